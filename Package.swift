@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One set of settings for every target of ours.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "git-pipeline",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "git-pipeline", targets: ["git-pipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // libgit2 from the system (Debian: libgit2-dev); only the Git target imports it.
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        // zlib from the system, for deflate/inflate of artifact zips and crc32.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Swift values over libgit2: repositories, objects, trees, references, notes, config.
+        .target(name: "Git", dependencies: ["CGit2"], swiftSettings: swiftSettings),
+        // The pipeline declaration and its validation with file:line:column errors. Pure.
+        .target(name: "PipelineModel", dependencies: ["Yams"], swiftSettings: swiftSettings),
+        // Store, runner, actions, artifacts, notes: everything that happens.
+        .target(
+            name: "PipelineEngine",
+            dependencies: ["Git", "PipelineModel", "CZlib", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings),
+        // The commands: parse, one call into the engine, print, exit code.
+        .target(
+            name: "GitPipelineCLI",
+            dependencies: ["PipelineEngine", "PipelineModel", "Git", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+        // main.swift only.
+        .executableTarget(name: "git-pipeline", dependencies: ["GitPipelineCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "GitTests", dependencies: ["Git"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipelineModelTests", dependencies: ["PipelineModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "Git"], swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["PipelineEngine", "Git"], swiftSettings: swiftSettings),
+    ]
+    , swiftLanguageModes: [.v5]
+)

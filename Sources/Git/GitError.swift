@@ -1,0 +1,37 @@
+import CGit2
+
+/// A failed libgit2 call: the operation we attempted, libgit2's code and its message.
+public struct GitError: Error, CustomStringConvertible, Sendable {
+    public let operation: String
+    public let code: Int32
+    public let message: String
+
+    public var description: String { "\(operation): \(message) (libgit2 error \(code))" }
+
+    /// True when the call failed because the object or reference does not exist.
+    public var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }
+    /// True when a compare-and-swap on a reference lost the race.
+    public var isConflict: Bool { code == GIT_EMODIFIED.rawValue || code == GIT_EEXISTS.rawValue }
+}
+
+/// The one C boundary: every libgit2 return code passes through here. The error is read on the same
+/// thread right away, before anything else can overwrite libgit2's thread-local last error.
+@discardableResult
+func check(_ code: Int32, operation: @autoclosure () -> String) throws -> Int32 {
+    guard code < 0 else { return code }
+    let message: String
+    if let last = git_error_last(), let text = last.pointee.message {
+        message = String(cString: text)
+    } else {
+        message = "unknown error"
+    }
+    throw GitError(operation: operation(), code: code, message: message)
+}
+
+/// libgit2 wants one global initialisation per process; Swift's lazy globals run it exactly once.
+private let libgit2Initialised: Bool = {
+    git_libgit2_init()
+    return true
+}()
+
+func ensureInitialised() { _ = libgit2Initialised }

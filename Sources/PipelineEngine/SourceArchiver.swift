@@ -1,0 +1,78 @@
+import Dispatch
+import Foundation
+import Git
+
+/// Writes the SourceArtifact: a zip of a commit's tree with the file list, modes and contents of
+/// `git archive --format=zip`, fixed timestamps, and deflate spread over the machine's cores.
+/// Memory stays bounded: entries go out in small batches, and only the central directory stays.
+public struct SourceArchiver {
+    public let gitDirectory: String
+    /// Entries compressed per batch; bounds the memory held at once to about this many blobs.
+    var batchSize = 128
+
+    public init(gitDirectory: String) { self.gitDirectory = gitDirectory }
+
+    struct Item {
+        var path: String
+        var id: ObjectID
+        var mode: UInt32
+    }
+
+    /// Writes the zip of `tree` to `path`; returns its SHA-256. `log` hears of skipped submodules.
+    public func write(tree: ObjectID, to path: String, log: (String) -> Void = { _ in }) throws -> String {
+        let repository = try Repository(path: gitDirectory)
+        var items: [Item] = []
+        try repository.walk(tree: tree) { path, entry in
+            if entry.isSubmodule {
+                log("skipped submodule \(path) (\(entry.id.short)): submodules are not part of the SourceArtifact")
+                return false
+            }
+            items.append(Item(path: entry.isTree ? path + "/" : path, id: entry.id, mode: entry.mode))
+            return true
+        }
+        let writer = try ZipWriter(path: path)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        // One repository handle per worker: libgit2 handles are never used by two threads at once.
+        let repositories = try (0..<workers).map { _ in try Repository(path: gitDirectory) }
+        var start = 0
+        while start < items.count {
+            let batch = Array(items[start..<min(start + batchSize, items.count)])
+            let prepared = try prepare(batch, repositories: repositories)
+            for entry in prepared { try writer.add(entry) }
+            start += batch.count
+        }
+        return try writer.finish()
+    }
+
+    private func prepare(_ batch: [Item], repositories: [Repository]) throws -> [PreparedZipEntry] {
+        var results = [PreparedZipEntry?](repeating: nil, count: batch.count)
+        var failures = [(any Error)?](repeating: nil, count: repositories.count)
+        results.withUnsafeMutableBufferPointer { out in
+            failures.withUnsafeMutableBufferPointer { errors in
+                DispatchQueue.concurrentPerform(iterations: repositories.count) { worker in
+                    let repository = repositories[worker]
+                    var index = worker
+                    while index < batch.count {
+                        let item = batch[index]
+                        do {
+                            out[index] = try Self.entry(for: item, repository: repository)
+                        } catch {
+                            errors[worker] = error
+                            return
+                        }
+                        index += repositories.count
+                    }
+                }
+            }
+        }
+        if let failure = failures.compactMap({ $0 }).first { throw failure }
+        return results.map { $0! }
+    }
+
+    private static func entry(for item: Item, repository: Repository) throws -> PreparedZipEntry {
+        if item.mode == TreeEntry.treeMode { return .directory(path: item.path) }
+        // git records only 644, 755 and symlinks; that is what the zip carries.
+        let mode: UInt32 = item.mode == 0o120000 ? 0o120777 : (item.mode == 0o100755 ? 0o100755 : 0o100644)
+        return try repository.withBlob(item.id) { PreparedZipEntry.file(path: item.path, mode: mode, bytes: $0) }
+    }
+}

@@ -1,0 +1,128 @@
+/// How executions share the pipeline's stages (CodePipeline's executionMode).
+public enum ExecutionMode: String, Sendable, Codable, CaseIterable {
+    case superseded = "SUPERSEDED"
+    case queued = "QUEUED"
+    case parallel = "PARALLEL"
+}
+
+/// CodePipeline's action categories.
+public enum ActionCategory: String, Sendable, Codable, CaseIterable {
+    case source = "Source", build = "Build", test = "Test", deploy = "Deploy", approval = "Approval", invoke = "Invoke"
+}
+
+/// A pipeline as declared in `.pipeline.yml` or `.pipelines/NAME.yml`.
+public struct PipelineDeclaration: Sendable, Codable, Equatable {
+    public var name: String
+    public var executionMode: ExecutionMode
+    public var variables: [PipelineVariable]
+    public var triggers: [Trigger]
+    public var stages: [Stage]
+    /// Findings that do not stop the pipeline from running.
+    public var warnings: [Diagnostic]
+
+    public init(name: String, executionMode: ExecutionMode = .superseded, variables: [PipelineVariable] = [],
+                triggers: [Trigger] = [], stages: [Stage], warnings: [Diagnostic] = []) {
+        self.name = name
+        self.executionMode = executionMode
+        self.variables = variables
+        self.triggers = triggers
+        self.stages = stages
+        self.warnings = warnings
+    }
+
+    /// Every action, stage by stage.
+    public var actions: [Action] { stages.flatMap(\.actions) }
+}
+
+public struct PipelineVariable: Sendable, Codable, Equatable {
+    public var name: String
+    public var defaultValue: String?
+    public var description: String?
+}
+
+public struct Stage: Sendable, Codable, Equatable {
+    public var name: String
+    public var actions: [Action]
+    /// `onFailure.result` (ROLLBACK, RETRY, FAIL) when given.
+    public var onFailureResult: String?
+
+    /// The actions grouped by runOrder, lowest first: each group runs in parallel.
+    public var runOrderGroups: [[Action]] {
+        Dictionary(grouping: actions, by: \.runOrder).sorted { $0.key < $1.key }.map(\.value)
+    }
+}
+
+public struct Action: Sendable, Codable, Equatable {
+    public var name: String
+    public var category: ActionCategory
+    public var provider: String
+    public var runOrder: Int
+    public var configuration: [String: String]
+    /// The Commands provider's shell commands, run in order in one shell session.
+    public var commands: [String]
+    /// Environment variables a Commands action exports as output variables.
+    public var outputVariables: [String]
+    public var inputArtifacts: [String]
+    public var outputArtifacts: [OutputArtifact]
+    public var namespace: String?
+    public var timeoutInMinutes: Int
+    public var location: SourceLocation?
+}
+
+/// An artifact an action produces: `files` globs relative to its workspace (nil: the whole workspace).
+public struct OutputArtifact: Sendable, Codable, Equatable {
+    public var name: String
+    public var files: [String]?
+}
+
+/// CodePipeline V2's trigger (gitConfiguration push filters).
+public struct Trigger: Sendable, Codable, Equatable {
+    public var push: [PushFilter]
+}
+
+/// One push filter: fields are ANDed; a trigger's filters are ORed.
+public struct PushFilter: Sendable, Codable, Equatable {
+    public var branches: PatternFilter?
+    public var tags: PatternFilter?
+    public var filePaths: PatternFilter?
+}
+
+/// includes/excludes glob lists; excludes win.
+public struct PatternFilter: Sendable, Codable, Equatable {
+    public var includes: [String]
+    public var excludes: [String]
+
+    /// True when `value` matches some include (or there are none) and no exclude.
+    public func matches(_ value: String) -> Bool {
+        if excludes.contains(where: { Glob($0).matches(value) }) { return false }
+        return includes.isEmpty || includes.contains(where: { Glob($0).matches(value) })
+    }
+}
+
+extension PipelineDeclaration {
+    /// Whether a push of `ref` (full name, `refs/heads/…` or `refs/tags/…`) starts this pipeline.
+    /// No triggers means every branch push, as CodePipeline's default. `changedPaths` is nil when
+    /// the caller has not computed them; a filePaths filter then does not match.
+    public func isTriggered(byRef ref: String, changedPaths: [String]?) -> Bool {
+        let branch = ref.hasPrefix("refs/heads/") ? String(ref.dropFirst("refs/heads/".count)) : nil
+        let tag = ref.hasPrefix("refs/tags/") ? String(ref.dropFirst("refs/tags/".count)) : nil
+        let filters = triggers.flatMap(\.push)
+        if filters.isEmpty { return branch != nil }
+        return filters.contains { filter in
+            if let tags = filter.tags {
+                guard let tag, tags.matches(tag) else { return false }
+            } else if let branches = filter.branches {
+                guard let branch, branches.matches(branch) else { return false }
+            } else if branch == nil {
+                return false
+            }
+            if let paths = filter.filePaths {
+                guard let changedPaths, changedPaths.contains(where: paths.matches) else { return false }
+            }
+            return true
+        }
+    }
+
+    /// True when some trigger filters on file paths (so the caller must compute changed paths).
+    public var needsChangedPaths: Bool { triggers.contains { $0.push.contains { $0.filePaths != nil } } }
+}

@@ -1,0 +1,387 @@
+import Yams
+
+/// Reads a pipeline definition (SPEC §3) from YAML text and validates it. Pure: it sees only the text.
+public struct DefinitionParser {
+    /// Providers that run here, by category, and the AWS providers mapped to them (SPEC §6).
+    public static let providers: [ActionCategory: [String]] = [
+        .source: ["Git"],
+        .build: ["Commands"],
+        .test: ["Commands"],
+    ]
+    static let awsProviderMap: [String: String] = [
+        "CodeCommit": "Git", "CodeStarSourceConnection": "Git", "GitHub": "Git",
+    ]
+    /// Providers of SPEC §6 that this version does not run yet.
+    static let plannedProviders: Set<String> = ["Buildspec", "CodeBuild", "Manual", "Command", "Lambda", "Directory", "CodeDeploy"]
+
+    static let pipelineKeys = ["name", "executionMode", "pipelineType", "variables", "triggers", "stages", "version"]
+    static let stageKeys = ["name", "actions", "onFailure"]
+    static let actionKeys = ["name", "category", "provider", "runOrder", "configuration", "commands", "outputVariables",
+                             "inputArtifacts", "outputArtifacts", "namespace", "timeoutInMinutes"]
+    static let awsOnlyActionKeys = ["region", "roleArn", "owner", "version", "actionTypeId"]
+
+    public let file: String
+    private var diagnostics: [Diagnostic] = []
+
+    public init(file: String) { self.file = file }
+
+    /// Parses `text`; `defaultName` names the pipeline when the file does not.
+    public static func parse(_ text: String, file: String, defaultName: String) throws(DefinitionError) -> PipelineDeclaration {
+        var parser = DefinitionParser(file: file)
+        let result = parser.parse(text, defaultName: defaultName)
+        let errors = parser.diagnostics.filter { $0.severity == .error }
+        guard errors.isEmpty, var declaration = result else {
+            throw DefinitionError(errors.isEmpty ? [Diagnostic(.error, parser.location(nil), "the definition is empty",
+                                                               fix: "add `stages:` with at least one stage")] : errors)
+        }
+        declaration.warnings = parser.diagnostics.filter { $0.severity == .warning }
+        return declaration
+    }
+
+    // MARK: Diagnostics
+
+    func location(_ node: Node?) -> SourceLocation {
+        SourceLocation(file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
+    }
+
+    mutating func error(_ node: Node?, _ message: String, fix: String? = nil) {
+        diagnostics.append(Diagnostic(.error, location(node), message, fix: fix))
+    }
+
+    mutating func warning(_ node: Node?, _ message: String, fix: String? = nil) {
+        diagnostics.append(Diagnostic(.warning, location(node), message, fix: fix))
+    }
+
+    // MARK: Node helpers
+
+    /// A mapping's entries, with unknown keys reported (and a "did you mean").
+    mutating func entries(_ node: Node, _ what: String, allowed: [String], ignoredWithWarning: [String] = []) -> [String: (key: Node, value: Node)]? {
+        guard case .mapping(let mapping) = node else {
+            error(node, "\(what) must be a mapping of keys to values", fix: "write it as `key: value` lines")
+            return nil
+        }
+        var result: [String: (key: Node, value: Node)] = [:]
+        for (key, value) in mapping {
+            guard let name = key.string else { error(key, "a key in \(what) is not a string"); continue }
+            if ignoredWithWarning.contains(name) {
+                warning(key, "`\(name)` in \(what) is an AWS setting with no meaning here; it is ignored")
+            } else if !allowed.contains(name) {
+                let hint = closestMatch(to: name, in: allowed).map { "did you mean `\($0)`?" } ?? "allowed keys: \(allowed.joined(separator: ", "))"
+                error(key, "unknown key `\(name)` in \(what)", fix: hint)
+            } else {
+                result[name] = (key, value)
+            }
+        }
+        return result
+    }
+
+    mutating func string(_ node: Node?, _ what: String) -> String? {
+        guard let node else { return nil }
+        guard case .scalar(let scalar) = node else {
+            error(node, "\(what) must be a single value, not a list or mapping")
+            return nil
+        }
+        return scalar.string
+    }
+
+    mutating func list(_ node: Node?, _ what: String) -> [Node] {
+        guard let node else { return [] }
+        if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.tag.description.hasSuffix(":null") { return [] }
+        guard case .sequence(let sequence) = node else {
+            error(node, "\(what) must be a list", fix: "put each item on its own line starting with `- `")
+            return []
+        }
+        return Array(sequence)
+    }
+
+    mutating func integer(_ node: Node?, _ what: String, range: ClosedRange<Int>) -> Int? {
+        guard let text = string(node, what) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            error(node, "\(what) must be a whole number from \(range.lowerBound) to \(range.upperBound), not `\(text)`")
+            return nil
+        }
+        return value
+    }
+
+    mutating func name(_ node: Node?, _ what: String, parent: Node) -> String? {
+        guard let node else {
+            error(parent, "\(what) has no `name`", fix: "add `name: …`")
+            return nil
+        }
+        guard let text = string(node, "\(what) name") else { return nil }
+        let allowed = text.allSatisfy { $0.isLetter || $0.isNumber || "._-@".contains($0) }
+        if text.isEmpty || text.count > 100 || !allowed {
+            error(node, "\(what) name `\(text)` is not valid", fix: "use 1–100 letters, digits, and . _ - @ (CodePipeline's rule)")
+        }
+        return text
+    }
+
+    // MARK: Parsing
+
+    mutating func parse(_ text: String, defaultName: String) -> PipelineDeclaration? {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else { return nil }
+            root = node
+        } catch let yamlError as YamlError {
+            reportYAML(yamlError)
+            return nil
+        } catch {
+            self.error(nil, "cannot read YAML: \(error)")
+            return nil
+        }
+        guard let top = entries(root, "the pipeline", allowed: Self.pipelineKeys) else { return nil }
+
+        let pipelineName = top["name"].flatMap { name($0.value, "the pipeline", parent: root) } ?? defaultName
+        var mode = ExecutionMode.superseded
+        if let node = top["executionMode"]?.value, let text = string(node, "executionMode") {
+            if let value = ExecutionMode(rawValue: text.uppercased()) { mode = value } else {
+                error(node, "executionMode `\(text)` is not one of SUPERSEDED, QUEUED, PARALLEL")
+            }
+        }
+        if let node = top["pipelineType"]?.value, let text = string(node, "pipelineType"), text != "V2", text != "V1" {
+            error(node, "pipelineType `\(text)` is not V1 or V2")
+        }
+        let variables = parseVariables(top["variables"]?.value)
+        let triggers = parseTriggers(top["triggers"]?.value)
+        var stages: [Stage] = []
+        if let stagesNode = top["stages"]?.value {
+            let items = list(stagesNode, "stages")
+            if items.isEmpty { error(stagesNode, "`stages` is empty", fix: "add at least one stage with actions") }
+            for item in items { if let stage = parseStage(item) { stages.append(stage) } }
+        } else {
+            error(root, "the pipeline has no `stages`", fix: "add `stages:` with a list of stages, each with `name` and `actions`")
+        }
+        addImplicitSource(&stages)
+        checkGraph(stages, stageNodes: top["stages"].map { list($0.value, "stages") } ?? [])
+        return PipelineDeclaration(name: pipelineName, executionMode: mode, variables: variables, triggers: triggers, stages: stages)
+    }
+
+    mutating func reportYAML(_ yamlError: YamlError) {
+        let (problem, mark): (String, Mark?) = switch yamlError {
+        case .scanner(let context, let problem, let mark, _): ((context.map { "\($0) " } ?? "") + problem, mark)
+        case .parser(let context, let problem, let mark, _): ((context.map { "\($0) " } ?? "") + problem, mark)
+        case .composer(let context, let problem, let mark, _): ((context.map { "\($0) " } ?? "") + problem, mark)
+        default: (yamlError.description, nil)
+        }
+        diagnostics.append(Diagnostic(.error, SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1),
+                                      "YAML syntax: \(problem)", fix: "check indentation and quoting on this line and the one before"))
+    }
+
+    mutating func parseVariables(_ node: Node?) -> [PipelineVariable] {
+        var result: [PipelineVariable] = []
+        for item in list(node, "variables") {
+            guard let fields = entries(item, "a variable", allowed: ["name", "defaultValue", "description"]) else { continue }
+            guard let name = name(fields["name"]?.value, "a variable", parent: item) else { continue }
+            if result.contains(where: { $0.name == name }) { error(item, "variable `\(name)` is declared twice") }
+            result.append(PipelineVariable(name: name, defaultValue: string(fields["defaultValue"]?.value, "defaultValue"),
+                                           description: string(fields["description"]?.value, "description")))
+        }
+        return result
+    }
+
+    mutating func parseTriggers(_ node: Node?) -> [Trigger] {
+        var result: [Trigger] = []
+        for item in list(node, "triggers") {
+            guard let fields = entries(item, "a trigger", allowed: ["providerType", "gitConfiguration"]) else { continue }
+            guard let git = fields["gitConfiguration"]?.value else {
+                error(item, "a trigger has no `gitConfiguration`", fix: "add `gitConfiguration: {push: [{branches: {includes: [main]}}]}`")
+                continue
+            }
+            guard let gitFields = entries(git, "gitConfiguration", allowed: ["sourceActionName", "push", "pullRequest"]) else { continue }
+            if let pr = gitFields["pullRequest"] {
+                warning(pr.key, "pull request triggers have no meaning in a bare repository; ignored")
+            }
+            var filters: [PushFilter] = []
+            for entry in list(gitFields["push"]?.value, "push") {
+                guard let f = entries(entry, "a push filter", allowed: ["branches", "tags", "filePaths"]) else { continue }
+                let filter = PushFilter(branches: patternFilter(f["branches"]?.value, "branches"),
+                                        tags: patternFilter(f["tags"]?.value, "tags"),
+                                        filePaths: patternFilter(f["filePaths"]?.value, "filePaths"))
+                if filter.branches != nil && filter.tags != nil {
+                    error(entry, "a push filter names both branches and tags", fix: "use two push entries, one for branches and one for tags")
+                }
+                filters.append(filter)
+            }
+            result.append(Trigger(push: filters))
+        }
+        return result
+    }
+
+    mutating func patternFilter(_ node: Node?, _ what: String) -> PatternFilter? {
+        guard let node else { return nil }
+        guard let f = entries(node, what, allowed: ["includes", "excludes"]) else { return nil }
+        let includes = list(f["includes"]?.value, "\(what).includes").compactMap { string($0, "a pattern") }
+        let excludes = list(f["excludes"]?.value, "\(what).excludes").compactMap { string($0, "a pattern") }
+        return PatternFilter(includes: includes, excludes: excludes)
+    }
+
+    mutating func parseStage(_ node: Node) -> Stage? {
+        guard let fields = entries(node, "a stage", allowed: Self.stageKeys) else { return nil }
+        let stageName = name(fields["name"]?.value, "a stage", parent: node) ?? "?"
+        var onFailure: String?
+        if let failure = fields["onFailure"]?.value, let f = entries(failure, "onFailure", allowed: ["result", "conditions", "retryConfiguration"]) {
+            onFailure = string(f["result"]?.value, "onFailure.result")
+        }
+        var actions: [Action] = []
+        guard let actionsNode = fields["actions"]?.value else {
+            error(node, "stage `\(stageName)` has no `actions`", fix: "add `actions:` with at least one action")
+            return Stage(name: stageName, actions: [], onFailureResult: onFailure)
+        }
+        let items = list(actionsNode, "actions")
+        if items.isEmpty { error(actionsNode, "stage `\(stageName)` has no actions", fix: "add at least one action") }
+        for item in items { if let action = parseAction(item, stage: stageName) { actions.append(action) } }
+        return Stage(name: stageName, actions: actions, onFailureResult: onFailure)
+    }
+
+    mutating func parseAction(_ node: Node, stage: String) -> Action? {
+        guard let f = entries(node, "an action", allowed: Self.actionKeys, ignoredWithWarning: Self.awsOnlyActionKeys) else { return nil }
+        let actionName = name(f["name"]?.value, "an action in stage `\(stage)`", parent: node) ?? "?"
+        var category = ActionCategory.build
+        if let node = f["category"]?.value, let text = string(node, "category") {
+            if let value = ActionCategory(rawValue: text) { category = value } else {
+                let hint = closestMatch(to: text, in: ActionCategory.allCases.map(\.rawValue)).map { "did you mean `\($0)`?" }
+                error(node, "unknown category `\(text)` in action `\(actionName)`",
+                      fix: hint ?? "use one of \(ActionCategory.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        } else {
+            error(node, "action `\(actionName)` has no `category`", fix: "add `category: Build` (or Source, Test, Deploy, Approval, Invoke)")
+        }
+        var provider = ""
+        if let node = f["provider"]?.value, let text = string(node, "provider") {
+            provider = Self.awsProviderMap[text] ?? text
+            let known = Self.providers[category] ?? []
+            if !known.contains(provider) {
+                if Self.plannedProviders.contains(text) {
+                    error(node, "provider `\(text)` (\(category.rawValue)) does not run in this version of git-pipeline",
+                          fix: "use \(known.isEmpty ? "another category" : known.joined(separator: " or "))")
+                } else {
+                    let all = Self.providers.values.flatMap { $0 }
+                    let hint = closestMatch(to: text, in: known.isEmpty ? all : known).map { "did you mean `\($0)`?" }
+                    error(node, "unknown provider `\(text)` for category \(category.rawValue)",
+                          fix: hint ?? "providers for \(category.rawValue): \(known.isEmpty ? "none yet" : known.joined(separator: ", "))")
+                }
+            }
+        } else {
+            error(node, "action `\(actionName)` has no `provider`",
+                  fix: "add `provider: \((Self.providers[category] ?? ["Commands"]).first!)`")
+        }
+        let runOrder = f["runOrder"].flatMap { integer($0.value, "runOrder", range: 1...999) } ?? 1
+        let timeout = f["timeoutInMinutes"].flatMap { integer($0.value, "timeoutInMinutes", range: 1...10080) } ?? 60
+        var configuration: [String: String] = [:]
+        if let config = f["configuration"]?.value {
+            if case .mapping(let mapping) = config {
+                for (key, value) in mapping {
+                    guard let k = key.string else { continue }
+                    if let v = string(value, "configuration value `\(k)`") { configuration[k] = v }
+                }
+            } else {
+                error(config, "`configuration` must be a mapping of names to values")
+            }
+        }
+        let commands = list(f["commands"]?.value, "commands").compactMap { string($0, "a command") }
+        if provider == "Commands" && commands.isEmpty {
+            error(f["commands"]?.value ?? node, "Commands action `\(actionName)` has no commands", fix: "add `commands:` with a list of shell commands")
+        }
+        if provider == "Git", let format = configuration["OutputArtifactFormat"], format != "CODE_ZIP" {
+            error(f["configuration"]?.value, "OutputArtifactFormat `\(format)` is not supported yet", fix: "use CODE_ZIP (a zip of the commit's tree)")
+        }
+        let outputVariables = list(f["outputVariables"]?.value, "outputVariables").compactMap { string($0, "an output variable") }
+        let inputs = list(f["inputArtifacts"]?.value, "inputArtifacts").compactMap { artifactName($0) }
+        var outputs: [OutputArtifact] = []
+        for item in list(f["outputArtifacts"]?.value, "outputArtifacts") {
+            if case .mapping = item {
+                guard let o = entries(item, "an output artifact", allowed: ["name", "files"]) else { continue }
+                guard let n = name(o["name"]?.value, "an output artifact", parent: item) else { continue }
+                let files = o["files"].map { list($0.value, "files").compactMap { string($0, "a file pattern") } }
+                outputs.append(OutputArtifact(name: n, files: files))
+            } else if let n = string(item, "an output artifact") {
+                outputs.append(OutputArtifact(name: n, files: nil))
+            }
+        }
+        if category == .source && outputs.isEmpty { outputs = [OutputArtifact(name: "SourceArtifact", files: nil)] }
+        let namespace = f["namespace"].flatMap { string($0.value, "namespace") }
+        return Action(name: actionName, category: category, provider: provider, runOrder: runOrder, configuration: configuration,
+                      commands: commands, outputVariables: outputVariables, inputArtifacts: inputs, outputArtifacts: outputs,
+                      namespace: namespace, timeoutInMinutes: timeout, location: location(node))
+    }
+
+    mutating func artifactName(_ node: Node) -> String? {
+        if case .mapping = node {
+            guard let f = entries(node, "an input artifact", allowed: ["name"]) else { return nil }
+            return string(f["name"]?.value, "an input artifact name")
+        }
+        return string(node, "an input artifact")
+    }
+
+    /// SPEC §3: a definition without a Source stage gets one (stage Source, action Source, SourceArtifact).
+    mutating func addImplicitSource(_ stages: inout [Stage]) {
+        guard !stages.contains(where: { $0.actions.contains { $0.category == .source } }) else { return }
+        let source = Action(name: "Source", category: .source, provider: "Git", runOrder: 1, configuration: [:], commands: [],
+                            outputVariables: [], inputArtifacts: [], outputArtifacts: [OutputArtifact(name: "SourceArtifact", files: nil)],
+                            namespace: "SourceVariables", timeoutInMinutes: 60, location: nil)
+        stages.insert(Stage(name: "Source", actions: [source], onFailureResult: nil), at: 0)
+        // An action that names no input reads the source, as most users mean.
+        for s in stages.indices where s > 0 {
+            for a in stages[s].actions.indices where stages[s].actions[a].inputArtifacts.isEmpty && stages[s].actions[a].category != .approval {
+                stages[s].actions[a].inputArtifacts = ["SourceArtifact"]
+            }
+        }
+    }
+
+    /// Names unique, sources only first, every input produced earlier.
+    mutating func checkGraph(_ stages: [Stage], stageNodes: [Node]) {
+        let offset = stages.count - stageNodes.count  // 1 when the Source stage was added
+        func node(_ stageIndex: Int) -> Node? {
+            let i = stageIndex - offset
+            return i >= 0 && i < stageNodes.count ? stageNodes[i] : nil
+        }
+        var stageNames: Set<String> = []
+        var produced: [String: (stage: Int, runOrder: Int)] = [:]
+        var namespaces: Set<String> = []
+        for (index, stage) in stages.enumerated() {
+            if !stageNames.insert(stage.name).inserted {
+                error(node(index), "stage name `\(stage.name)` is used twice", fix: "give each stage its own name")
+            }
+            var actionNames: Set<String> = []
+            for action in stage.actions {
+                let at = action.location.map { SourceLocation(file: $0.file, line: $0.line, column: $0.column) }
+                func report(_ message: String, fix: String?) {
+                    diagnostics.append(Diagnostic(.error, at ?? location(node(index)), message, fix: fix))
+                }
+                if !actionNames.insert(action.name).inserted {
+                    report("action name `\(action.name)` is used twice in stage `\(stage.name)`", fix: "give each action in a stage its own name")
+                }
+                if action.category == .source && index != 0 {
+                    report("Source action `\(action.name)` is in stage `\(stage.name)`, not the first stage",
+                           fix: "move it to the first stage: CodePipeline runs sources only there")
+                }
+                if index == 0 && action.category != .source {
+                    report("the first stage holds only Source actions, but `\(action.name)` is \(action.category.rawValue)",
+                           fix: "move `\(action.name)` to a later stage")
+                }
+                for input in action.inputArtifacts {
+                    if let origin = produced[input], origin.stage < index || (origin.stage == index && origin.runOrder < action.runOrder) {
+                        continue
+                    }
+                    let hint = closestMatch(to: input, in: Array(produced.keys)).map { "did you mean `\($0)`?" }
+                    report("input artifact `\(input)` of action `\(action.name)` is not produced by any earlier action",
+                           fix: hint ?? "name an output artifact of an action in an earlier stage (or a lower runOrder)")
+                }
+                if let ns = action.namespace, !namespaces.insert(ns).inserted {
+                    report("namespace `\(ns)` is used twice", fix: "give each action its own namespace")
+                }
+            }
+            for action in stage.actions {
+                for output in action.outputArtifacts {
+                    if produced[output.name] != nil {
+                        diagnostics.append(Diagnostic(.error, action.location ?? location(node(index)),
+                                                      "output artifact name `\(output.name)` is used twice",
+                                                      fix: "artifact names are unique in a pipeline; rename one"))
+                    }
+                    produced[output.name] = (index, action.runOrder)
+                }
+            }
+        }
+    }
+}
