@@ -13,6 +13,8 @@ public final class Repository {
         handle = out!
     }
 
+    init(owning handle: OpaquePointer) { self.handle = handle }
+
     deinit { git_repository_free(handle) }
 
     /// The git directory, without a trailing slash.
@@ -316,4 +318,19 @@ public struct TreeEntry: Sendable {
 
     public static let treeMode: UInt32 = 0o040000
     public static let blobMode: UInt32 = 0o100644
+}
+
+extension Repository {
+    /// Finds the repository containing `path` (walking up as git does); a bare repository's own
+    /// folder, or any folder of a work tree.
+    public static func discover(from path: String) throws -> Repository {
+        ensureInitialised()
+        var out: OpaquePointer?
+        try check(git_repository_open_ext(&out, path, 0, nil), operation: "find a git repository at \(path)")
+        return Repository(handle: out!)
+    }
+
+    convenience init(handle: OpaquePointer) {
+        self.init(owning: handle)
+    }
 }

@@ -1,1 +1,3 @@
-print("x")
+import GitPipelineCLI
+
+await GitPipeline.run(Array(CommandLine.arguments.dropFirst()))

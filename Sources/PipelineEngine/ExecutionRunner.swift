@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+import PipelineModel
+
+/// Runs one execution: stages in order, the actions of a stage by runOrder (equal runOrder in
+/// parallel). A failed action fails its stage and the execution; later stages do not run.
+struct ExecutionRunner {
+    let executionId: String
+    let layout: StateLayout
+    let settings: PipelineSettings
+    let store: Store
+    let notes: NotesWriter
+    let now: @Sendable () -> Double
+
+    func run() async {
+        do {
+            try await runStages()
+        } catch {
+            // Anything unexpected (disk full, a corrupt store) still ends the execution, with the reason.
+            try? finish(status: ExecutionStatus.failed, summary: "git-pipeline internal error: \(error)")
+        }
+        try? notes.update(executionId: executionId)
+    }
+
+    private func runStages() async throws {
+        let execution = try store.write { db -> ExecutionRecord in
+            var execution = try ExecutionRecord.fetchOne(db, key: executionId)!
+            execution.startedAt = execution.startedAt ?? now()
+            try execution.update(db)
+            return execution
+        }
+        if let error = execution.definitionError {
+            try finish(status: ExecutionStatus.failed, summary: "invalid definition \(execution.definitionPath): " +
+                       (error.split(separator: "\n").first.map(String.init) ?? error))
+            return
+        }
+        let declaration = try JSONDecoder().decode(PipelineDeclaration.self, from: Data((execution.definitionJSON ?? "").utf8))
+        try notes.update(executionId: executionId)
+
+        var artifacts = try Dictionary(store.artifacts(of: executionId).map { ($0.name, $0.digest) }, uniquingKeysWith: { $1 })
+        for (index, stage) in declaration.stages.enumerated() {
+            try setStage(stage.name, index: index, status: ExecutionStatus.inProgress, execution: execution)
+            var stageFailed = false
+            for group in stage.runOrderGroups {
+                let available = artifacts
+                let outcomes = await withTaskGroup(of: (Action, ActionOutcome).self) { tasks in
+                    for action in group {
+                        tasks.addTask { (action, await runAction(action, stage: stage, execution: execution, artifacts: available)) }
+                    }
+                    var results: [(Action, ActionOutcome)] = []
+                    for await result in tasks { results.append(result) }
+                    return results
+                }
+                for (_, outcome) in outcomes {
+                    for artifact in outcome.outputArtifacts { artifacts[artifact.name] = artifact.digest }
+                    if !outcome.succeeded { stageFailed = true }
+                }
+                if stageFailed { break }
+            }
+            try setStage(stage.name, index: index, status: stageFailed ? ExecutionStatus.failed : ExecutionStatus.succeeded, execution: execution)
+            try notes.update(executionId: executionId)
+            if stageFailed {
+                try finish(status: ExecutionStatus.failed, summary: "stage \(stage.name) failed")
+                return
+            }
+        }
+        try finish(status: ExecutionStatus.succeeded, summary: nil)
+    }
+
+    private func setStage(_ name: String, index: Int, status: String, execution: ExecutionRecord) throws {
+        let time = now()
+        try store.write { db in
+            if var stage = try StageRecord.fetchOne(db, key: ["executionId": executionId, "name": name]) {
+                stage.status = status
+                stage.endedAt = ExecutionStatus.terminal.contains(status) ? time : nil
+                try stage.update(db)
+            } else {
+                try StageRecord(executionId: executionId, stageIndex: index, name: name, status: status, startedAt: time, endedAt: nil).insert(db)
+            }
+            try Events.record(db, Events.stageChange, execution: execution, status: status, stage: name, time: time)
+        }
+    }
+
+    private func finish(status: String, summary: String?) throws {
+        let time = now()
+        try store.write { db in
+            var execution = try ExecutionRecord.fetchOne(db, key: executionId)!
+            execution.status = status
+            execution.statusSummary = summary
+            execution.endedAt = time
+            execution.startedAt = execution.startedAt ?? time
+            execution.claimedBy = nil
+            try execution.update(db)
+            try Events.record(db, Events.pipelineChange, execution: execution, status: status, time: time)
+        }
+    }
+
+    private func runAction(_ action: Action, stage: Stage, execution: ExecutionRecord, artifacts: [String: String]) async -> ActionOutcome {
+        let time = now()
+        let logFolder = layout.logs + "/\(executionId)/\(stage.name)"
+        let workFolder = layout.work + "/\(executionId)/\(stage.name)"
+        var record: ActionRecord
+        do {
+            try FileManager.default.createDirectory(atPath: logFolder, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: workFolder, withIntermediateDirectories: true)
+            record = try store.write { db -> ActionRecord in
+                let attempt = (try Int.fetchOne(db, sql: "SELECT MAX(attempt) FROM actions WHERE executionId = ? AND stageName = ? AND actionName = ?",
+                                                arguments: [executionId, stage.name, action.name]) ?? 0) + 1
+                var record = ActionRecord(
+                    id: nil, executionId: executionId, stageName: stage.name, actionName: action.name, category: action.category.rawValue,
+                    provider: action.provider, runOrder: action.runOrder, attempt: attempt, status: ExecutionStatus.inProgress,
+                    startedAt: time, endedAt: nil, processGroup: nil, logPath: logFolder + "/\(action.name).\(attempt).log",
+                    summary: nil, errorMessage: nil, failedCommand: nil, outputVariables: nil)
+                try record.insert(db)
+                try Events.record(db, Events.actionChange, execution: execution, status: ExecutionStatus.inProgress, stage: stage.name, action: record, time: time)
+                return record
+            }
+        } catch {
+            return .failure("cannot start the action: \(error)")
+        }
+        let context = ActionContext(
+            execution: execution, stage: stage, action: action, attempt: record.attempt, layout: layout, settings: settings,
+            artifacts: ArtifactStore(layout: layout), availableArtifacts: artifacts, logPath: record.logPath!,
+            workspace: workFolder + "/\(action.name).\(record.attempt)")
+        _ = FileManager.default.createFile(atPath: context.logPath, contents: Data(describe(action).utf8))
+        try? notes.update(executionId: executionId)
+
+        var outcome: ActionOutcome
+        do {
+            switch action.provider {
+            case "Git":
+                outcome = try GitSourceProvider().run(context, store: store)
+            case "Commands":
+                let id = record.id!
+                outcome = try await CommandsProvider().run(context, store: store) { pid in
+                    try store.write { db in try db.execute(sql: "UPDATE actions SET processGroup = ? WHERE id = ?", arguments: [Int(pid), id]) }
+                }
+            default:
+                outcome = .failure("provider \(action.provider) does not run in this version")
+            }
+        } catch {
+            outcome = .failure("\(error)")
+        }
+        if !outcome.succeeded {
+            context.log("[git-pipeline] action \(action.name) failed: " + (outcome.failedCommand.map { "command `\($0)` — " } ?? "") + (outcome.errorMessage ?? ""))
+        }
+        let end = now()
+        let final = outcome
+        try? store.write { db in
+            record.status = final.succeeded ? ExecutionStatus.succeeded : ExecutionStatus.failed
+            record.endedAt = end
+            record.summary = final.summary
+            record.errorMessage = final.errorMessage
+            record.failedCommand = final.failedCommand
+            if !final.outputVariables.isEmpty {
+                record.outputVariables = String(decoding: try JSONSerialization.data(withJSONObject: final.outputVariables, options: [.sortedKeys]), as: UTF8.self)
+            }
+            try record.update(db)
+            for artifact in final.outputArtifacts {
+                try ArtifactRecord(executionId: executionId, name: artifact.name, digest: artifact.digest, size: artifact.size).save(db)
+            }
+            try Events.record(db, Events.actionChange, execution: execution, status: record.status, stage: stage.name, action: record, time: end)
+        }
+        return outcome
+    }
+
+    /// The log's first lines: what the action runs (STYLE: logs start with the command).
+    private func describe(_ action: Action) -> String {
+        var text = "[git-pipeline] action \(action.name) (\(action.category.rawValue)/\(action.provider)), execution \(executionId)\n"
+        if action.provider == "Commands" {
+            text += "[git-pipeline] commands, in one bash session:\n" + action.commands.map { "[git-pipeline]   \($0)\n" }.joined()
+        }
+        return text
+    }
+}

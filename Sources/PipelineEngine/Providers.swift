@@ -1,0 +1,169 @@
+import Foundation
+import Git
+import PipelineModel
+
+/// The Source action (provider Git): the SourceArtifact of the execution's commit.
+struct GitSourceProvider {
+    func run(_ context: ActionContext, store: Store) throws -> ActionOutcome {
+        let repository = try Repository(path: context.layout.gitDirectory)
+        let commit = try repository.commit(ObjectID(hex: context.execution.sourceRevision)!)
+        context.log("Source: \(context.execution.ref) at \(commit.id.hex) (tree \(commit.tree.hex))")
+        context.log("Source: \(commit.summary)")
+        let started = Date()
+        let artifact = try context.artifacts.sourceArtifact(tree: commit.tree) { context.log("Source: " + $0) }
+        let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
+        context.log(artifact.reused
+            ? "Source: tree already zipped; reusing sha256:\(artifact.digest) (\(artifact.size) bytes)"
+            : "Source: wrote sha256:\(artifact.digest) (\(artifact.size) bytes) in \(seconds)s")
+        let names = context.action.outputArtifacts.map(\.name)
+        let formatter = ISO8601DateFormatter()
+        let variables: [String: String] = [
+            "CommitId": commit.id.hex,
+            "CommitMessage": commit.message.trimmingCharacters(in: .whitespacesAndNewlines),
+            "AuthorDate": formatter.string(from: Date(timeIntervalSince1970: Double(commit.author.time))),
+            "CommitterDate": formatter.string(from: Date(timeIntervalSince1970: Double(commit.committer.time))),
+            "BranchName": context.execution.ref.hasPrefix("refs/heads/") ? context.execution.refShortName : "",
+            "RepositoryName": context.layout.repositoryName,
+        ]
+        try store.write { db in
+            var execution = try ExecutionRecord.fetchOne(db, key: context.execution.id)!
+            execution.sourceArtifactDigest = artifact.digest
+            try execution.update(db)
+        }
+        return ActionOutcome(succeeded: true, summary: nil,
+                             outputArtifacts: names.map { ($0, artifact.digest, artifact.size) }, outputVariables: variables)
+    }
+}
+
+/// The Commands provider, as CodePipeline's Commands action: every command in order in one bash
+/// session (so `cd` and `export` carry over), the first non-zero exit fails the action.
+struct CommandsProvider {
+    func run(_ context: ActionContext, store: Store, onStart: (pid_t) throws -> Void) async throws -> ActionOutcome {
+        let fm = FileManager.default
+        let meta = context.workspace + ".meta"
+        try fm.createDirectory(atPath: context.workspace, withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: meta, withIntermediateDirectories: true)
+
+        var secondary: [String: String] = [:]
+        for (index, input) in context.action.inputArtifacts.enumerated() {
+            guard let digest = context.availableArtifacts[input] else {
+                return .failure("input artifact \(input) was not produced in this execution")
+            }
+            let target = index == 0 ? context.workspace : context.workspace + ".inputs/" + input
+            try fm.createDirectory(atPath: target, withIntermediateDirectories: true)
+            do {
+                try ZipReader(path: context.artifacts.path(ofDigest: digest)).extract(into: target)
+            } catch {
+                return .failure("cannot unpack input artifact \(input): \(error)")
+            }
+            if index > 0 { secondary[input] = target }
+            context.log("[Container] input artifact \(input) (sha256:\(digest.prefix(12))) unpacked into \(target)")
+        }
+
+        let script = Self.script(workspace: context.workspace, commands: context.action.commands, meta: meta,
+                                 outputVariables: context.action.outputVariables)
+        let scriptPath = meta + "/commands.sh"
+        try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        let environment = context.environment(sourceDirectory: context.workspace, secondaryInputs: secondary)
+        let spec = ProcessLauncher.Spec(executable: "/bin/bash", arguments: ["--noprofile", "--norc", scriptPath],
+                                        environment: environment, logPath: context.logPath)
+        let pid = try ProcessLauncher.spawn(spec)
+        try onStart(pid)
+        let timeout = Double(context.action.timeoutInMinutes) * 60
+        let (exit, timedOut) = await Self.wait(pid: pid, timeout: timeout, grace: context.settings.killGraceSeconds)
+        // Whatever the commands left running in the background dies with the action.
+        if ProcessLauncher.groupAlive(pid) { ProcessLauncher.terminateGroup(pid, grace: 2) }
+
+        if timedOut {
+            context.log("[Container] action timed out after \(context.action.timeoutInMinutes) minutes; its process group was stopped")
+            return .failure("timed out after \(context.action.timeoutInMinutes) minutes", command: Self.failedCommand(meta: meta, commands: context.action.commands))
+        }
+        guard exit.succeeded else {
+            let command = Self.failedCommand(meta: meta, commands: context.action.commands)
+            return .failure(exit.description, command: command)
+        }
+        var outcome = ActionOutcome(succeeded: true, summary: nil)
+        outcome.outputVariables = Self.readVariables(meta + "/variables", names: context.action.outputVariables)
+        for output in context.action.outputArtifacts {
+            let stored = try context.artifacts.storeFolder(context.workspace, globs: output.files)
+            if output.files != nil && stored.files == 0 {
+                context.log("[Container] output artifact \(output.name): no file matches \(output.files!.joined(separator: ", "))")
+                return .failure("output artifact \(output.name): no file matches \(output.files!.joined(separator: ", "))")
+            }
+            context.log("[Container] output artifact \(output.name): \(stored.files) files, sha256:\(stored.digest.prefix(12))")
+            outcome.outputArtifacts.append((output.name, stored.digest, stored.size))
+        }
+        return outcome
+    }
+
+    static func wait(pid: pid_t, timeout: Double, grace: Double) async -> (ProcessExit, Bool) {
+        await withTaskGroup(of: ProcessExit?.self) { group in
+            group.addTask { await ProcessLauncher.wait(pid) }
+            group.addTask {
+                try? await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
+                return nil
+            }
+            var timedOut = false
+            while let result = await group.next() {
+                if let result {
+                    group.cancelAll()
+                    return (result, timedOut)
+                }
+                if !Task.isCancelled && !timedOut {
+                    timedOut = true
+                    ProcessLauncher.terminateGroup(pid, grace: grace)
+                }
+            }
+            return (.signaled(SIGKILL), true)
+        }
+    }
+
+    /// Quotes a string for bash, single quotes closed and reopened around each quote.
+    static func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+    static func script(workspace: String, commands: [String], meta: String, outputVariables: [String]) -> String {
+        var lines = [
+            "# git-pipeline Commands action: every command in one bash session, in order.",
+            "cd -- \(quote(workspace)) || exit 97",
+            "__gp_commands=(",
+        ]
+        lines += commands.map { "  " + quote($0) }
+        lines += [
+            ")",
+            "for __gp_i in \"${!__gp_commands[@]}\"; do",
+            "  printf '%s\\n' \"$__gp_i\" > \(quote(meta + "/current"))",
+            "  printf '[Container] %(%Y/%m/%d %H:%M:%S)T Running command %s\\n' -1 \"${__gp_commands[$__gp_i]}\"",
+            "  eval \"${__gp_commands[$__gp_i]}\"",
+            "  __gp_status=$?",
+            "  if [ \"$__gp_status\" -ne 0 ]; then",
+            "    printf '[Container] %(%Y/%m/%d %H:%M:%S)T Command did not exit successfully %s exit status %d\\n' -1 \"${__gp_commands[$__gp_i]}\" \"$__gp_status\"",
+            "    exit \"$__gp_status\"",
+            "  fi",
+            "done",
+            "printf '%s\\n' done > \(quote(meta + "/current"))",
+        ]
+        for name in outputVariables {
+            lines.append("printf '%s=%s\\0' \(quote(name)) \"${\(name)-}\" >> \(quote(meta + "/variables"))")
+        }
+        lines.append("exit 0")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func failedCommand(meta: String, commands: [String]) -> String? {
+        guard let text = try? String(contentsOfFile: meta + "/current", encoding: .utf8),
+              let index = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), commands.indices.contains(index) else { return nil }
+        return commands[index]
+    }
+
+    static func readVariables(_ path: String, names: [String]) -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
+        var result: [String: String] = [:]
+        for chunk in data.split(separator: 0) {
+            let text = String(decoding: chunk, as: UTF8.self)
+            guard let equals = text.firstIndex(of: "=") else { continue }
+            let name = String(text[..<equals])
+            if names.contains(name) { result[name] = String(text[text.index(after: equals)...]) }
+        }
+        return result
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+
+/// A pipeline execution as the store keeps it. `status` uses CodePipeline's words; `claimedBy` is
+/// the pid of the runner working on it (nil: waiting for a runner).
+public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Sendable, Equatable {
+    public static let databaseTableName = "executions"
+    public var id: String
+    public var pipeline: String
+    public var number: Int
+    public var status: String
+    public var statusSummary: String?
+    public var executionMode: String
+    public var ref: String
+    public var sourceRevision: String
+    public var oldRevision: String?
+    public var triggerType: String
+    public var triggerDetail: String
+    public var definitionPath: String
+    /// The declaration as JSON, from the execution's own source revision (nil when it did not parse).
+    public var definitionJSON: String?
+    /// The validation errors, one per line, when the definition did not parse.
+    public var definitionError: String?
+    public var sourceArtifactDigest: String?
+    public var createdAt: Double
+    public var startedAt: Double?
+    public var endedAt: Double?
+    public var claimedBy: Int?
+
+    /// `main` for `refs/heads/main`, `v1.0` for `refs/tags/v1.0`.
+    public var refShortName: String {
+        for prefix in ["refs/heads/", "refs/tags/"] where ref.hasPrefix(prefix) { return String(ref.dropFirst(prefix.count)) }
+        return ref
+    }
+
+    public var label: String { "\(pipeline) #\(number)" }
+    public var isTerminal: Bool { ExecutionStatus.terminal.contains(status) }
+}
+
+public enum ExecutionStatus {
+    public static let inProgress = "InProgress", stopping = "Stopping", stopped = "Stopped", succeeded = "Succeeded"
+    public static let superseded = "Superseded", failed = "Failed", cancelled = "Cancelled"
+    public static let terminal: Set<String> = [stopped, succeeded, superseded, failed, cancelled]
+}
+
+public struct StageRecord: Codable, FetchableRecord, PersistableRecord, Sendable, Equatable {
+    public static let databaseTableName = "stages"
+    public var executionId: String
+    public var stageIndex: Int
+    public var name: String
+    public var status: String
+    public var startedAt: Double?
+    public var endedAt: Double?
+}
+
+public struct ActionRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
+    public static let databaseTableName = "actions"
+    public var id: Int64?
+    public var executionId: String
+    public var stageName: String
+    public var actionName: String
+    public var category: String
+    public var provider: String
+    public var runOrder: Int
+    public var attempt: Int
+    public var status: String
+    public var startedAt: Double?
+    public var endedAt: Double?
+    /// The process group of the running action, so stop and recovery can signal it.
+    public var processGroup: Int?
+    public var logPath: String?
+    public var summary: String?
+    public var errorMessage: String?
+    public var failedCommand: String?
+    /// Output variables as a JSON object.
+    public var outputVariables: String?
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    public var durationSeconds: Double? { startedAt.map { (endedAt ?? Date().timeIntervalSince1970) - $0 } }
+}
+
+public struct ArtifactRecord: Codable, FetchableRecord, PersistableRecord, Sendable, Equatable {
+    public static let databaseTableName = "artifacts"
+    public var executionId: String
+    public var name: String
+    public var digest: String
+    public var size: Int64
+}
+
+public struct EventRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
+    public static let databaseTableName = "events"
+    public var id: Int64?
+    public var time: Double
+    /// EventBridge's detail-type, e.g. "CodePipeline Pipeline Execution State Change".
+    public var detailType: String
+    public var executionId: String
+    /// EventBridge's `detail` object as JSON.
+    public var detail: String
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}

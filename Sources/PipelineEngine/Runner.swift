@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+
+/// The background runner: one per repository (an flock on `runner.lock`), started by the hook,
+/// gone after a short idle time. It claims waiting executions and runs them; on start it recovers
+/// whatever a previous runner left behind.
+public final class Runner: @unchecked Sendable {
+    let layout: StateLayout
+    let settings: PipelineSettings
+    let store: Store
+    let notes: NotesWriter
+    let now: @Sendable () -> Double
+    private var lockDescriptor: Int32 = -1
+    private let active = ActiveExecutions()
+
+    public init(layout: StateLayout, settings: PipelineSettings, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+        self.layout = layout
+        self.settings = settings
+        self.now = now
+        store = try Store(path: layout.database)
+        notes = NotesWriter(layout: layout, settings: settings, store: store)
+    }
+
+    /// Takes the runner lock; false when another runner holds it.
+    public func acquireLock() -> Bool {
+        if lockDescriptor < 0 { lockDescriptor = open(layout.runnerLock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+        guard lockDescriptor >= 0 else { return false }
+        return flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0
+    }
+
+    private func releaseLock() {
+        if lockDescriptor >= 0 { flock(lockDescriptor, LOCK_UN) }
+    }
+
+    /// True when a runner holds the lock (checked without waiting, as the hook does).
+    public static func isRunning(_ layout: StateLayout) -> Bool {
+        let fd = open(layout.runnerLock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return true
+    }
+
+    /// Starts a detached runner process (own session, all descriptors away from the caller's) unless
+    /// one is running. The caller never waits for it.
+    public static func startInBackground(_ layout: StateLayout, executable: String = ProcessLauncher.currentExecutable) throws {
+        guard !isRunning(layout) else { return }
+        var spec = ProcessLauncher.Spec(executable: executable, arguments: ["runner", "--git-dir", layout.gitDirectory],
+                                        environment: ProcessLauncher.cleanEnvironment(), logPath: layout.runnerLog)
+        spec.newSession = true
+        _ = try ProcessLauncher.spawn(spec)
+    }
+
+    /// Runs until idle. Returns at once when another runner holds the lock.
+    public func run(log: @escaping (String) -> Void) async throws {
+        guard acquireLock() else {
+            log("another runner is active; exiting")
+            return
+        }
+        log("runner \(getpid()) started")
+        try recover(log: log)
+        var idleSince = now()
+        while true {
+            let started = try startWaiting(log: log)
+            if started > 0 || active.count > 0 { idleSince = now() }
+            if active.count == 0 && now() - idleSince >= settings.runnerIdleSeconds {
+                // Release first, then look once more: a hook that recorded work while we held the
+                // lock saw us running and started nobody, so that work must be seen here.
+                releaseLock()
+                if try waitingExecutions().isEmpty {
+                    log("runner \(getpid()) idle; exiting")
+                    return
+                }
+                guard acquireLock() else { return }  // a new runner took over
+                idleSince = now()
+            }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+    }
+
+    func waitingExecutions() throws -> [ExecutionRecord] {
+        try store.read { db in
+            try ExecutionRecord.filter(Column("status") == ExecutionStatus.inProgress && Column("claimedBy") == nil)
+                .order(Column("createdAt"), Column("number")).fetchAll(db)
+        }
+    }
+
+    /// Claims and starts waiting executions. Executions of one pipeline run one after another, in
+    /// arrival order; different pipelines run side by side.
+    private func startWaiting(log: @escaping (String) -> Void) throws -> Int {
+        var started = 0
+        for execution in try waitingExecutions() where !active.hasPipeline(execution.pipeline) {
+            let claimed = try store.write { db -> Bool in
+                try db.execute(sql: "UPDATE executions SET claimedBy = ? WHERE id = ? AND claimedBy IS NULL", arguments: [Int(getpid()), execution.id])
+                return db.changesCount == 1
+            }
+            guard claimed else { continue }
+            started += 1
+            active.insert(execution.id, pipeline: execution.pipeline)
+            log("starting \(execution.label) (\(execution.id)) for \(execution.ref)@\(execution.sourceRevision.prefix(7))")
+            let runner = ExecutionRunner(executionId: execution.id, layout: layout, settings: settings, store: store, notes: notes, now: now)
+            let active = self.active
+            Task.detached {
+                await runner.run()
+                active.remove(execution.id)
+                log("finished \(execution.label)")
+            }
+        }
+        return started
+    }
+
+    /// A previous runner died (we hold the lock, so nobody else works on claimed executions): kill
+    /// what is left of its actions' process groups, fail those actions with "runner lost", and end
+    /// their executions, so nothing stays InProgress forever.
+    func recover(log: (String) -> Void) throws {
+        let orphans = try store.read { db in
+            try ExecutionRecord.filter(Column("status") == ExecutionStatus.inProgress && Column("claimedBy") != nil).fetchAll(db)
+        }
+        for execution in orphans {
+            let running = try store.read { db in
+                try ActionRecord.filter(Column("executionId") == execution.id && Column("status") == ExecutionStatus.inProgress).fetchAll(db)
+            }
+            for action in running {
+                if let group = action.processGroup { ProcessLauncher.terminateGroup(pid_t(group), grace: settings.killGraceSeconds) }
+            }
+            let time = now()
+            try store.write { db in
+                for var action in running {
+                    action.status = ExecutionStatus.failed
+                    action.errorMessage = "runner lost: the runner stopped while this action ran"
+                    action.endedAt = time
+                    try action.update(db)
+                    try Events.record(db, Events.actionChange, execution: execution, status: action.status, stage: action.stageName, action: action, time: time)
+                }
+                try db.execute(sql: "UPDATE stages SET status = ?, endedAt = ? WHERE executionId = ? AND status = ?",
+                               arguments: [ExecutionStatus.failed, time, execution.id, ExecutionStatus.inProgress])
+                var ended = execution
+                ended.status = ExecutionStatus.failed
+                ended.statusSummary = "runner lost: the runner stopped while this execution ran"
+                ended.endedAt = time
+                ended.claimedBy = nil
+                try ended.update(db)
+                try Events.record(db, Events.pipelineChange, execution: ended, status: ended.status, time: time)
+            }
+            try? notes.update(executionId: execution.id)
+            log("recovered \(execution.label): marked Failed (runner lost)")
+        }
+    }
+}
+
+/// The executions this runner is working on; touched by the loop and by finishing tasks.
+final class ActiveExecutions: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pipelines: [String: String] = [:]  // execution id → pipeline
+
+    var count: Int { lock.withLock { pipelines.count } }
+    func hasPipeline(_ name: String) -> Bool { lock.withLock { pipelines.values.contains(name) } }
+    func insert(_ id: String, pipeline: String) { lock.withLock { pipelines[id] = pipeline } }
+    func remove(_ id: String) { lock.withLock { _ = pipelines.removeValue(forKey: id) } }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+
+/// The state database (`state.sqlite`, WAL): executions, stages, actions, artifacts, events.
+/// Several processes use it at once (hook, runner, commands); SQLite's locking keeps them apart.
+public final class Store: @unchecked Sendable {
+    let queue: DatabaseQueue
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.journalMode = .wal
+        configuration.prepareDatabase { db in
+            // WAL with synchronous=NORMAL: a commit survives any process crash; only power loss can drop
+            // the last transactions, as git's own loose refs and objects can without core.fsync.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+        try Self.migrator.migrate(queue)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE counters (
+                    pipeline TEXT PRIMARY KEY,          -- executions are numbered per pipeline
+                    lastNumber INTEGER NOT NULL);
+                CREATE TABLE executions (
+                    id TEXT PRIMARY KEY,                -- UUID, CodePipeline's pipelineExecutionId
+                    pipeline TEXT NOT NULL,
+                    number INTEGER NOT NULL,            -- app #12
+                    status TEXT NOT NULL,               -- InProgress, Stopping, Stopped, Succeeded, Superseded, Failed, Cancelled
+                    statusSummary TEXT,
+                    executionMode TEXT NOT NULL,        -- SUPERSEDED, QUEUED, PARALLEL
+                    ref TEXT NOT NULL,                  -- refs/heads/main
+                    sourceRevision TEXT NOT NULL,       -- the commit the execution builds
+                    oldRevision TEXT,                   -- the ref's previous tip, for pushes
+                    triggerType TEXT NOT NULL,          -- WebhookV2 (a push), StartPipelineExecution, ...
+                    triggerDetail TEXT NOT NULL,        -- JSON: who pushed what
+                    definitionPath TEXT NOT NULL,       -- .pipeline.yml or .pipelines/NAME.yml
+                    definitionJSON TEXT,                -- the declaration used, from the source revision
+                    definitionError TEXT,               -- validation errors when it did not parse
+                    sourceArtifactDigest TEXT,
+                    createdAt REAL NOT NULL,
+                    startedAt REAL,
+                    endedAt REAL,
+                    claimedBy INTEGER,                  -- pid of the runner working on it; NULL: waiting
+                    UNIQUE (pipeline, number));
+                CREATE INDEX executions_by_status ON executions(status, createdAt);
+                CREATE INDEX executions_by_revision ON executions(sourceRevision);
+                CREATE TABLE stages (
+                    executionId TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+                    stageIndex INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    startedAt REAL,
+                    endedAt REAL,
+                    PRIMARY KEY (executionId, name));
+                CREATE TABLE actions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    executionId TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+                    stageName TEXT NOT NULL,
+                    actionName TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    runOrder INTEGER NOT NULL,
+                    attempt INTEGER NOT NULL,           -- 1, then 2... on retry
+                    status TEXT NOT NULL,               -- InProgress, Abandoned, Succeeded, Failed
+                    startedAt REAL,
+                    endedAt REAL,
+                    processGroup INTEGER,               -- so stop and recovery can signal it
+                    logPath TEXT,
+                    summary TEXT,
+                    errorMessage TEXT,
+                    failedCommand TEXT,
+                    outputVariables TEXT);
+                CREATE INDEX actions_by_execution ON actions(executionId);
+                CREATE TABLE artifacts (
+                    executionId TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    digest TEXT NOT NULL,               -- sha256 of the zip in artifacts/sha256/
+                    size INTEGER NOT NULL,
+                    PRIMARY KEY (executionId, name));
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time REAL NOT NULL,
+                    detailType TEXT NOT NULL,           -- as EventBridge names CodePipeline's events
+                    executionId TEXT NOT NULL,
+                    detail TEXT NOT NULL);              -- EventBridge's detail object, JSON
+                """)
+        }
+        return migrator
+    }
+
+    public func read<T>(_ body: (Database) throws -> T) throws -> T { try queue.read(body) }
+    public func write<T>(_ body: (Database) throws -> T) throws -> T { try queue.write(body) }
+
+    /// The next execution number of `pipeline`, inside the caller's transaction.
+    static func nextNumber(_ db: Database, pipeline: String) throws -> Int {
+        try Int.fetchOne(db, sql: """
+            INSERT INTO counters (pipeline, lastNumber) VALUES (?, 1)
+            ON CONFLICT(pipeline) DO UPDATE SET lastNumber = lastNumber + 1
+            RETURNING lastNumber
+            """, arguments: [pipeline])!
+    }
+
+    // MARK: Queries
+
+    public func execution(id: String) throws -> ExecutionRecord? {
+        try read { try ExecutionRecord.fetchOne($0, key: id) }
+    }
+
+    public func stages(of executionId: String) throws -> [StageRecord] {
+        try read { try StageRecord.filter(Column("executionId") == executionId).order(Column("stageIndex")).fetchAll($0) }
+    }
+
+    public func actions(of executionId: String) throws -> [ActionRecord] {
+        try read { try ActionRecord.filter(Column("executionId") == executionId).order(Column("id")).fetchAll($0) }
+    }
+
+    public func artifacts(of executionId: String) throws -> [ArtifactRecord] {
+        try read { try ArtifactRecord.filter(Column("executionId") == executionId).order(Column("name")).fetchAll($0) }
+    }
+
+    /// Executions, newest first, optionally of one pipeline.
+    public func executions(pipeline: String? = nil, limit: Int = 100) throws -> [ExecutionRecord] {
+        try read { db in
+            var request = ExecutionRecord.order(Column("createdAt").desc, Column("number").desc)
+            if let pipeline { request = request.filter(Column("pipeline") == pipeline) }
+            return try request.limit(limit).fetchAll(db)
+        }
+    }
+
+    /// The names of all pipelines that have executions.
+    public func pipelineNames() throws -> [String] {
+        try read { try String.fetchAll($0, sql: "SELECT pipeline FROM counters ORDER BY pipeline") }
+    }
+
+    /// Finds an execution by `PIPELINE#N`, its UUID, or a unique prefix of the UUID.
+    public func findExecution(_ name: String) throws -> ExecutionRecord {
+        if let hash = name.lastIndex(of: "#"), let number = Int(name[name.index(after: hash)...]) {
+            let pipeline = name[..<hash].trimmingCharacters(in: .whitespaces)
+            if let record = try read({ try ExecutionRecord.filter(Column("pipeline") == pipeline && Column("number") == number).fetchOne($0) }) {
+                return record
+            }
+            throw StoreError.notFound("no execution \(pipeline)#\(number)")
+        }
+        let matches = try read { try ExecutionRecord.filter(Column("id").like("\(name.lowercased())%")).limit(2).fetchAll($0) }
+        if matches.count == 1 { return matches[0] }
+        if matches.isEmpty { throw StoreError.notFound("no execution matches `\(name)` (use PIPELINE#N, a UUID, or a unique prefix of one)") }
+        throw StoreError.notFound("`\(name)` matches several executions; give more of the UUID")
+    }
+}
+
+public enum StoreError: Error, CustomStringConvertible {
+    case notFound(String)
+    public var description: String {
+        switch self { case .notFound(let message): message }
+    }
+}
