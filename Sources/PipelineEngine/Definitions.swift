@@ -12,7 +12,7 @@ public struct LoadedDefinition: Sendable {
     public var pipelineName: String {
         switch result {
         case .success(let declaration): declaration.name
-        case .failure: Definitions.defaultName(path: path, repositoryName: repositoryName)
+        case .failure(let error): error.pipelineName ?? Definitions.defaultName(path: path, repositoryName: repositoryName)
         }
     }
 

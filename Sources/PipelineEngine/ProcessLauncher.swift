@@ -40,8 +40,24 @@ public enum ProcessLauncher {
         }
     }
 
+    private static let spawnLock = NSLock()
+
+    /// Marks every descriptor above stderr close-on-exec, so a child holds nothing of ours: a pipe
+    /// git gave the hook, kept open by the runner, would make `git push` wait for the runner.
+    private static func closeInheritedDescriptors() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for name in names {
+            guard let fd = Int32(name), fd > 2 else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
+    }
+
     /// Spawns the process and returns its pid, which is also its process group id.
     public static func spawn(_ spec: Spec) throws -> pid_t {
+        spawnLock.lock()
+        defer { spawnLock.unlock() }
+        closeInheritedDescriptors()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -166,7 +166,7 @@ public struct Reports {
             let number = (latestExecution?["pipelineExecutionId"] as? String).flatMap { try? store.execution(id: $0) }.map { " #\($0.number)" } ?? ""
             let status = (latestExecution?["status"] as? String).map { $0 + number } ?? "not run yet"
             let title = " \(name) "
-            out += "┌─" + title + String(repeating: "─", count: max(1, width - title.count - status.count - 5)) + " " + status + " ─┐\n"
+            out += "┌─" + title + String(repeating: "─", count: max(1, width - title.count - status.count - 6)) + " " + status + " ─┐\n"
             for action in stage["actionStates"] as? [[String: Any]] ?? [] {
                 let actionName = action["actionName"] as! String
                 let l = action["latestExecution"] as? [String: Any]

@@ -22,6 +22,11 @@ public struct DefinitionParser {
 
     public let file: String
     private var diagnostics: [Diagnostic] = []
+    /// Allowed keys that a misspelt key in the last mapping read probably meant; their absence is
+    /// then not reported again.
+    private var misspelt: Set<String> = []
+    /// The pipeline's declared name, even when the rest does not validate.
+    private var declaredName: String?
 
     public init(file: String) { self.file = file }
 
@@ -31,7 +36,7 @@ public struct DefinitionParser {
         let result = parser.parse(text, defaultName: defaultName)
         let errors = parser.diagnostics.filter { $0.severity == .error }
         guard errors.isEmpty, var declaration = result else {
-            throw DefinitionError(errors.isEmpty ? [Diagnostic(.error, parser.location(nil), "the definition is empty",
+            throw DefinitionError(pipelineName: parser.declaredName, errors.isEmpty ? [Diagnostic(.error, parser.location(nil), "the definition is empty",
                                                                fix: "add `stages:` with at least one stage")] : errors)
         }
         declaration.warnings = parser.diagnostics.filter { $0.severity == .warning }
@@ -61,12 +66,15 @@ public struct DefinitionParser {
             return nil
         }
         var result: [String: (key: Node, value: Node)] = [:]
+        misspelt = []
         for (key, value) in mapping {
             guard let name = key.string else { error(key, "a key in \(what) is not a string"); continue }
             if ignoredWithWarning.contains(name) {
                 warning(key, "`\(name)` in \(what) is an AWS setting with no meaning here; it is ignored")
             } else if !allowed.contains(name) {
-                let hint = closestMatch(to: name, in: allowed).map { "did you mean `\($0)`?" } ?? "allowed keys: \(allowed.joined(separator: ", "))"
+                let guess = closestMatch(to: name, in: allowed)
+                if let guess { misspelt.insert(guess) }
+                let hint = guess.map { "did you mean `\($0)`?" } ?? "allowed keys: \(allowed.joined(separator: ", "))"
                 error(key, "unknown key `\(name)` in \(what)", fix: hint)
             } else {
                 result[name] = (key, value)
@@ -133,6 +141,8 @@ public struct DefinitionParser {
         guard let top = entries(root, "the pipeline", allowed: Self.pipelineKeys) else { return nil }
 
         let pipelineName = top["name"].flatMap { name($0.value, "the pipeline", parent: root) } ?? defaultName
+        if top["name"] != nil { declaredName = pipelineName }
+        let topMisspelt = misspelt
         var mode = ExecutionMode.superseded
         if let node = top["executionMode"]?.value, let text = string(node, "executionMode") {
             if let value = ExecutionMode(rawValue: text.uppercased()) { mode = value } else {
@@ -149,7 +159,7 @@ public struct DefinitionParser {
             let items = list(stagesNode, "stages")
             if items.isEmpty { error(stagesNode, "`stages` is empty", fix: "add at least one stage with actions") }
             for item in items { if let stage = parseStage(item) { stages.append(stage) } }
-        } else {
+        } else if !topMisspelt.contains("stages") {
             error(root, "the pipeline has no `stages`", fix: "add `stages:` with a list of stages, each with `name` and `actions`")
         }
         addImplicitSource(&stages)
@@ -218,6 +228,7 @@ public struct DefinitionParser {
 
     mutating func parseStage(_ node: Node) -> Stage? {
         guard let fields = entries(node, "a stage", allowed: Self.stageKeys) else { return nil }
+        let stageMisspelt = misspelt
         let stageName = name(fields["name"]?.value, "a stage", parent: node) ?? "?"
         var onFailure: String?
         if let failure = fields["onFailure"]?.value, let f = entries(failure, "onFailure", allowed: ["result", "conditions", "retryConfiguration"]) {
@@ -225,6 +236,7 @@ public struct DefinitionParser {
         }
         var actions: [Action] = []
         guard let actionsNode = fields["actions"]?.value else {
+            if stageMisspelt.contains("actions") { return Stage(name: stageName, actions: [], onFailureResult: onFailure) }
             error(node, "stage `\(stageName)` has no `actions`", fix: "add `actions:` with at least one action")
             return Stage(name: stageName, actions: [], onFailureResult: onFailure)
         }
@@ -236,6 +248,7 @@ public struct DefinitionParser {
 
     mutating func parseAction(_ node: Node, stage: String) -> Action? {
         guard let f = entries(node, "an action", allowed: Self.actionKeys, ignoredWithWarning: Self.awsOnlyActionKeys) else { return nil }
+        let actionMisspelt = misspelt
         let actionName = name(f["name"]?.value, "an action in stage `\(stage)`", parent: node) ?? "?"
         var category = ActionCategory.build
         if let node = f["category"]?.value, let text = string(node, "category") {
@@ -244,7 +257,7 @@ public struct DefinitionParser {
                 error(node, "unknown category `\(text)` in action `\(actionName)`",
                       fix: hint ?? "use one of \(ActionCategory.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-        } else {
+        } else if !actionMisspelt.contains("category") {
             error(node, "action `\(actionName)` has no `category`", fix: "add `category: Build` (or Source, Test, Deploy, Approval, Invoke)")
         }
         var provider = ""
@@ -262,7 +275,7 @@ public struct DefinitionParser {
                           fix: hint ?? "providers for \(category.rawValue): \(known.isEmpty ? "none yet" : known.joined(separator: ", "))")
                 }
             }
-        } else {
+        } else if !actionMisspelt.contains("provider") {
             error(node, "action `\(actionName)` has no `provider`",
                   fix: "add `provider: \((Self.providers[category] ?? ["Commands"]).first!)`")
         }
@@ -280,7 +293,7 @@ public struct DefinitionParser {
             }
         }
         let commands = list(f["commands"]?.value, "commands").compactMap { string($0, "a command") }
-        if provider == "Commands" && commands.isEmpty {
+        if provider == "Commands" && commands.isEmpty && !actionMisspelt.contains("commands") {
             error(f["commands"]?.value ?? node, "Commands action `\(actionName)` has no commands", fix: "add `commands:` with a list of shell commands")
         }
         if provider == "Git", let format = configuration["OutputArtifactFormat"], format != "CODE_ZIP" {

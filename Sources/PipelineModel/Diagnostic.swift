@@ -39,8 +39,13 @@ public struct Diagnostic: Error, Sendable, Codable, Hashable, CustomStringConver
 /// A definition that does not validate: every error found, in file order.
 public struct DefinitionError: Error, Sendable, CustomStringConvertible {
     public let diagnostics: [Diagnostic]
+    /// The `name` the file declares, when it could be read despite the errors.
+    public let pipelineName: String?
 
-    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    public init(pipelineName: String? = nil, _ diagnostics: [Diagnostic]) {
+        self.pipelineName = pipelineName
+        self.diagnostics = diagnostics
+    }
 
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
 }

@@ -1,0 +1,300 @@
+import Foundation
+import XCTest
+
+/// Issue 2's end-to-end checks: real pushes into a real bare repository, real notes.
+final class PushToNotesTests: XCTestCase {
+    static let twoStages = """
+        name: app
+        stages:
+          - name: Build
+            actions:
+              - name: Compile
+                category: Build
+                provider: Commands
+                commands:
+                  - mkdir -p out && cd out
+                  - export GREETING=hello
+                  - echo "$GREETING from $(basename $(pwd))" > greeting.txt
+                outputArtifacts:
+                  - name: BuildOutput
+                    files: ["out/**"]
+          - name: Test
+            actions:
+              - name: Check
+                category: Test
+                provider: Commands
+                inputArtifacts: [BuildOutput]
+                commands:
+                  - grep -q "hello from out" out/greeting.txt
+                  - test ! -e README.md
+        """
+
+    func testTwoStagePipelineSucceedsAndTheNoteSaysSo() throws {
+        let box = try Sandbox()
+        let commit = try box.commit("first", files: [".pipeline.yml": Self.twoStages, "README.md": "hi\n"])
+        let push = try box.push()
+        XCTAssertTrue(push.stderr.contains("remote: git-pipeline: app #1 queued for main@\(commit.prefix(7)) (SUPERSEDED)"), push.stderr)
+        XCTAssertTrue(push.stderr.contains("git log --notes=ci -1 \(commit.prefix(7))"), push.stderr)
+        let note = try box.waitForNote(commit)
+        XCTAssertTrue(note.hasPrefix("app #1 Succeeded  main  "), note)
+        XCTAssertTrue(note.contains("  Source  Succeeded  Source "), note)
+        XCTAssertTrue(note.contains("  Build   Succeeded  Compile "), note)
+        XCTAssertTrue(note.contains("  Test    Succeeded  Check "), note)
+        let log = try box.git(["log", "--notes=ci", "-1", commit], in: box.server).stdout
+        XCTAssertTrue(log.contains("Notes (ci):\n    app #1 Succeeded"), log)
+
+        // The machine-readable record: one JSON object per line with a schema version.
+        let records = try box.note(commit, ref: "ci-records")
+        let object = try JSONSerialization.jsonObject(with: Data(records.split(separator: "\n")[0].utf8)) as! [String: Any]
+        XCTAssertEqual(object["schema"] as? Int, 1)
+        XCTAssertEqual(object["status"] as? String, "Succeeded")
+        XCTAssertEqual(object["commit"] as? String, commit)
+
+        // Readable in a clone after fetching the notes.
+        try box.git(["fetch", "-q", "origin", "refs/notes/*:refs/notes/*"])
+        let cloneLog = try box.git(["log", "--notes=ci", "-1"]).stdout
+        XCTAssertTrue(cloneLog.contains("app #1 Succeeded"), cloneLog)
+
+        // The reading commands agree with the note.
+        let history = try box.pipeline(["history", "--json"]).stdout
+        let summaries = (try JSONSerialization.jsonObject(with: Data(history.utf8)) as! [String: Any])["pipelineExecutionSummaries"] as! [[String: Any]]
+        XCTAssertEqual(summaries.first?["status"] as? String, "Succeeded")
+        XCTAssertEqual((summaries.first?["sourceRevisions"] as? [[String: Any]])?.first?["revisionId"] as? String, commit)
+        let state = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["status", "app", "--json"]).stdout.utf8)) as! [String: Any]
+        let stages = state["stageStates"] as! [[String: Any]]
+        XCTAssertEqual(stages.map { $0["stageName"] as! String }, ["Source", "Build", "Test"])
+        XCTAssertEqual((stages[2]["latestExecution"] as! [String: Any])["status"] as? String, "Succeeded")
+        let shown = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["show", "app#1", "--json"]).stdout.utf8)) as! [String: Any]
+        XCTAssertEqual((shown["pipelineExecution"] as! [String: Any])["status"] as? String, "Succeeded")
+        let logs = try box.pipeline(["logs", "app#1", "--action", "Compile"]).stdout
+        XCTAssertTrue(logs.contains("Running command export GREETING=hello"), logs)
+    }
+
+    func testFailingCommandFailsTheExecutionAndTheNoteNamesIt() throws {
+        let box = try Sandbox()
+        let definition = """
+            name: app
+            stages:
+              - name: Build
+                actions:
+                  - name: Compile
+                    category: Build
+                    provider: Commands
+                    commands:
+                      - echo building
+                      - sh -c 'exit 3'
+                      - echo never
+              - name: Deploy
+                actions:
+                  - name: Ship
+                    category: Build
+                    provider: Commands
+                    commands: [echo shipping]
+            """
+        let commit = try box.commit("broken build", files: [".pipeline.yml": definition])
+        try box.push()
+        let note = try box.waitForNote(commit)
+        XCTAssertTrue(note.hasPrefix("app #1 Failed"), note)
+        XCTAssertTrue(note.contains("Compile: command `sh -c 'exit 3'` failed (exit status 3)"), note)
+        XCTAssertTrue(note.contains("log: git pipeline logs app#1 --action Compile"), note)
+        XCTAssertTrue(note.contains("  Deploy  —"), note)  // later stages do not run
+        let logs = try box.pipeline(["logs", "app#1", "--action", "Compile"]).stdout
+        XCTAssertTrue(logs.contains("building"))
+        XCTAssertFalse(logs.contains("\nnever"))
+        XCTAssertTrue(logs.contains("Command did not exit successfully sh -c 'exit 3' exit status 3"), logs)
+        let shown = try box.pipeline(["show", "app#1", "--json"]).stdout
+        XCTAssertFalse(shown.contains("\"Ship\""), "Deploy must not have run: \(shown)")
+    }
+
+    func testOnePushOfTwoBranchesMakesTwoExecutions() throws {
+        let box = try Sandbox()
+        let first = try box.commit("one", files: [".pipeline.yml": Self.twoStages])
+        try box.git(["branch", "feature"])
+        let push = try box.push(["HEAD:main", "feature:feature"])
+        XCTAssertTrue(push.stderr.contains("app #1 queued") && push.stderr.contains("app #2 queued"), push.stderr)
+        XCTAssertTrue(push.stderr.contains("for main@") && push.stderr.contains("for feature@"), push.stderr)
+        _ = try box.waitForNote(first)
+        let history = try box.pipeline(["history"]).stdout
+        XCTAssertEqual(history.split(separator: "\n").filter { $0.contains("Succeeded") }.count, 2, history)
+    }
+
+    func testTagPushTriggersTagFilteredPipelineOnly() throws {
+        let box = try Sandbox()
+        let release = """
+            name: release
+            triggers:
+              - gitConfiguration:
+                  push:
+                    - tags:
+                        includes: ["v*"]
+            stages:
+              - name: Publish
+                actions:
+                  - name: Announce
+                    category: Build
+                    provider: Commands
+                    commands: ['echo "releasing $PIPELINE_TAG"']
+            """
+        let commit = try box.commit("release", files: [".pipelines/release.yml": release, ".pipelines/ci.yml": Self.twoStages.replacingOccurrences(of: "name: app", with: "name: ci")])
+        let branchPush = try box.push()
+        XCTAssertTrue(branchPush.stderr.contains("ci #1 queued"), branchPush.stderr)
+        XCTAssertFalse(branchPush.stderr.contains("release #"), branchPush.stderr)
+        try box.git(["tag", "-a", "v1.0", "-m", "version 1.0"])
+        let tagPush = try box.push(["v1.0"])
+        XCTAssertTrue(tagPush.stderr.contains("release #1 queued for v1.0@\(commit.prefix(7))"), tagPush.stderr)
+        XCTAssertFalse(tagPush.stderr.contains("ci #2"), tagPush.stderr)
+        let note = try box.waitForNote(commit, blocks: 2)
+        XCTAssertTrue(note.contains("release #1 Succeeded  v1.0"), note)
+        XCTAssertTrue(try box.pipeline(["logs", "release#1"]).stdout.contains("releasing v1.0"))
+    }
+
+    func testBranchDeletionMakesNoExecution() throws {
+        let box = try Sandbox()
+        let commit = try box.commit("one", files: [".pipeline.yml": Self.twoStages])
+        try box.git(["branch", "topic"])
+        try box.push(["HEAD:main", "topic:topic"])
+        _ = try box.waitForNote(commit)
+        let deletion = try box.push([":topic"])
+        XCTAssertFalse(deletion.stderr.contains("queued"), deletion.stderr)
+        let history = try box.pipeline(["history"]).stdout
+        XCTAssertEqual(history.split(separator: "\n").count, 2, history)
+    }
+
+    func testBrokenDefinitionGivesRemoteLineAndFailedExecution() throws {
+        let box = try Sandbox()
+        let broken = """
+            name: app
+            stages:
+              - name: Build
+                actons:
+                  - name: Compile
+            """
+        let commit = try box.commit("typo", files: [".pipeline.yml": broken])
+        let push = try box.push()
+        XCTAssertTrue(push.stderr.contains("remote: git-pipeline: .pipeline.yml:4:5: error: unknown key `actons` in a stage — did you mean `actions`?"), push.stderr)
+        XCTAssertTrue(push.stderr.contains("app #1 failed (invalid .pipeline.yml)"), push.stderr)
+        let note = try box.waitForNote(commit)
+        XCTAssertTrue(note.hasPrefix("app #1 Failed"), note)
+        XCTAssertTrue(note.contains(".pipeline.yml:4:5: error: unknown key `actons`"), note)
+
+        let yamlBroken = "stages:\n  - name: [unclosed\n"
+        let second = try box.commit("bad yaml", files: [".pipeline.yml": yamlBroken])
+        let push2 = try box.push()
+        XCTAssertTrue(push2.stderr.contains(".pipeline.yml:3:1: error: YAML syntax:"), push2.stderr)
+        XCTAssertTrue(try box.waitForNote(second).contains("YAML syntax"))
+    }
+
+    func testSourceArtifactEqualsGitArchive() throws {
+        let box = try Sandbox()
+        try box.write([".pipeline.yml": Self.twoStages, "bin/run.sh": "#!/bin/sh\necho run\n", "a/b/c/deep.txt": String(repeating: "deep text\n", count: 500),
+                       "empty.txt": "", "ünïcode name.txt": "utf8\n"])
+        chmod(box.clone + "/bin/run.sh", 0o755)
+        symlink("a/b/c/deep.txt", box.clone + "/link-to-deep")
+        symlink("../bin", box.clone + "/a/bin-link")
+        let commit = try box.commit("tree with modes")
+        try box.push()
+        let note = try box.waitForNote(commit)
+        let digest = try XCTUnwrap(note.split(separator: "\n").first { $0.contains("SourceArtifact sha256:") }?.split(separator: ":").last.map(String.init))
+
+        let ours = box.root + "/ours.zip", theirs = box.root + "/theirs.zip"
+        let archived = try box.pipeline(["archive", commit, "-o", ours])
+        XCTAssertTrue(archived.stderr.contains("sha256:\(digest)"), "archive must write the bytes the Source action stored: \(archived.stderr) vs \(digest)")
+        try box.git(["archive", "--format=zip", "-o", theirs, commit], in: box.server)
+        let listing = """
+            import sys, zipfile, hashlib, stat
+            def entries(path):
+                out = []
+                for i in zipfile.ZipFile(path).infolist():
+                    mode = i.external_attr >> 16 if i.create_system == 3 else (0o40755 if i.is_dir() else 0o100644)
+                    if stat.S_ISDIR(mode): mode = 0o40000
+                    data = zipfile.ZipFile(path).read(i.filename)
+                    out.append("%s %o %s" % (i.filename, mode, hashlib.sha256(data).hexdigest()))
+                return out
+            a, b = entries(sys.argv[1]), entries(sys.argv[2])
+            print("\\n".join(a))
+            sys.exit(0 if a == b else 1)
+            """
+        let compared = try box.run("python3", ["-c", listing, ours, theirs], allowFailure: true)
+        XCTAssertEqual(compared.status, 0, "zip contents differ from git archive:\n\(compared.output)")
+        XCTAssertTrue(compared.stdout.contains("bin/run.sh 100755"), compared.stdout)
+        XCTAssertTrue(compared.stdout.contains("link-to-deep 120777"), compared.stdout)
+        XCTAssertTrue(compared.stdout.contains("a/b/c/ 40000"), compared.stdout)
+        // Bytes are a pure function of the tree: a second archive is identical.
+        let again = box.root + "/again.zip"
+        try box.pipeline(["archive", commit, "-o", again])
+        XCTAssertEqual(FileManager.default.contents(atPath: ours), FileManager.default.contents(atPath: again))
+    }
+
+    func testExistingPostReceiveHookStillRuns() throws {
+        let box = try Sandbox(install: false)
+        let marker = box.root + "/old-hook-ran"
+        try "#!/bin/sh\nwhile read old new ref; do echo \"$ref\" >> '\(marker)'; done\necho old hook says hi\nexit 1\n"
+            .write(toFile: box.server + "/hooks/post-receive", atomically: true, encoding: .utf8)
+        chmod(box.server + "/hooks/post-receive", 0o755)
+        try box.run(Sandbox.binary, ["install", box.server])
+        try box.run(Sandbox.binary, ["install", box.server])  // idempotent: still one chained hook
+        try box.git(["config", "pipeline.runnerIdleSeconds", "1"], in: box.server)
+        let commit = try box.commit("one", files: [".pipeline.yml": Self.twoStages])
+        let push = try box.push()
+        XCTAssertTrue(push.stderr.contains("old hook says hi"), push.stderr)
+        XCTAssertTrue(push.stderr.contains("app #1 queued"), push.stderr)
+        XCTAssertEqual(try String(contentsOfFile: marker, encoding: .utf8), "refs/heads/main\n")
+        XCTAssertTrue(try box.waitForNote(commit).hasPrefix("app #1 Succeeded"))
+        let doctor = try box.pipeline(["doctor"])
+        XCTAssertTrue(doctor.stdout.contains("ok: hook"), doctor.stdout)
+        try box.run(Sandbox.binary, ["uninstall", box.server])
+        XCTAssertTrue(try String(contentsOfFile: box.server + "/hooks/post-receive", encoding: .utf8).contains("old hook says hi"))
+    }
+
+    func testPushReturnsBeforeSlowActionFinishes() throws {
+        let box = try Sandbox()
+        let slow = """
+            stages:
+              - name: Build
+                actions:
+                  - name: Slow
+                    category: Build
+                    provider: Commands
+                    commands: [sleep 5]
+            """
+        let commit = try box.commit("slow", files: [".pipeline.yml": slow])
+        let started = Date()
+        try box.push()
+        let pushSeconds = Date().timeIntervalSince(started)
+        XCTAssertLessThan(pushSeconds, 3, "the push waited for the action")
+        XCTAssertFalse(try box.note(commit).contains("Succeeded"))
+        let note = try box.waitForNote(commit)
+        XCTAssertTrue(note.contains("Succeeded"), note)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 5)
+    }
+
+    func testTwoHundredExecutionsLeaveNotesTreeWithFanout() throws {
+        let box = try Sandbox()
+        let quick = """
+            stages:
+              - name: Build
+                actions:
+                  - name: Quick
+                    category: Build
+                    provider: Commands
+                    commands: ["true"]
+            """
+        try box.commit("base", files: [".pipeline.yml": quick])
+        var refspecs: [String] = []
+        var commits: [String] = []
+        for i in 0..<200 {
+            let id = try box.git(["commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "commit \(i)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            commits.append(id)
+            refspecs.append("\(id):refs/heads/b\(i)")
+        }
+        let push = try box.push(refspecs)
+        XCTAssertEqual(push.stderr.components(separatedBy: "queued").count - 1, 200)
+        for commit in commits { _ = try box.waitForNote(commit, timeout: 180) }
+        let top = try box.git(["ls-tree", "refs/notes/ci"], in: box.server).stdout.split(separator: "\n")
+        XCTAssertFalse(top.isEmpty)
+        XCTAssertTrue(top.allSatisfy { $0.contains(" tree ") && $0.split(separator: "\t").last!.count == 2 }, "expected ab/ fanout:\n\(top.prefix(5))")
+        // git itself reads every note through the fanout.
+        let listed = try box.git(["notes", "--ref=ci", "list"], in: box.server).stdout.split(separator: "\n")
+        XCTAssertEqual(listed.count, 200)
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import XCTest
+
+/// A temporary folder with a real bare repository (git-pipeline installed by the built binary) and a
+/// clone to push from. Everything goes through the real `git` CLI, as users drive it.
+final class Sandbox {
+    let root: String
+    var server: String { root + "/server.git" }
+    var clone: String { root + "/clone" }
+
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["GIT_PIPELINE_BINARY"] { return path }
+        // The test bundle sits in .build/<config>/ beside the executable.
+        var folder = Bundle(for: Sandbox.self).bundleURL
+        if folder.pathExtension == "xctest" { folder.deleteLastPathComponent() }
+        return folder.appendingPathComponent("git-pipeline").path
+    }
+
+    init(install: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws {
+        root = NSTemporaryDirectory() + "git-pipeline-test-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw SandboxError(message: "build the binary first (`swift build`, or `make test`): \(Self.binary) is missing")
+        }
+        try git(["init", "-q", "--bare", "-b", "main", server], in: root)
+        if install {
+            try run(Self.binary, ["install", server], in: root)
+            try git(["config", "pipeline.runnerIdleSeconds", "1"], in: server)
+            try git(["config", "pipeline.killGraceSeconds", "1"], in: server)
+        }
+        try git(["init", "-q", "-b", "main", clone], in: root)
+        try git(["remote", "add", "origin", server], in: clone)
+    }
+
+    deinit {
+        // Let the runner finish and exit (it idles out after a second) before the folder goes.
+        let lock = server + "/pipeline/runner.lock"
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            let fd = open(lock, O_RDWR)
+            if fd < 0 { break }
+            let free = flock(fd, LOCK_EX | LOCK_NB) == 0
+            close(fd)
+            if free { break }
+            usleep(100_000)
+        }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var output: String { stdout + stderr }
+    }
+
+    @discardableResult
+    func run(_ executable: String, _ arguments: [String], in directory: String? = nil, input: String? = nil,
+             environment: [String: String] = [:], allowFailure: Bool = false) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
+        process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory ?? root)
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }
+        env["GIT_AUTHOR_NAME"] = "Tester"; env["GIT_AUTHOR_EMAIL"] = "tester@example.com"
+        env["GIT_COMMITTER_NAME"] = "Tester"; env["GIT_COMMITTER_EMAIL"] = "tester@example.com"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe(), err = Pipe(), inPipe = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inPipe
+        try process.run()
+        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
+        try inPipe.fileHandleForWriting.close()
+        // Read both pipes while the process runs, so a full pipe never blocks it.
+        final class Collected: @unchecked Sendable { var data = Data() }
+        let collected = Collected()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { collected.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        let outData = collected.data
+        process.waitUntilExit()
+        let result = Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                            stderr: String(decoding: errData, as: UTF8.self))
+        if !allowFailure && result.status != 0 {
+            throw SandboxError(message: "\(executable) \(arguments.joined(separator: " ")) exited \(result.status):\n\(result.output)")
+        }
+        return result
+    }
+
+    @discardableResult
+    func git(_ arguments: [String], in directory: String? = nil, allowFailure: Bool = false) throws -> Result {
+        try run("git", arguments, in: directory ?? clone, allowFailure: allowFailure)
+    }
+
+    @discardableResult
+    func pipeline(_ arguments: [String], allowFailure: Bool = false) throws -> Result {
+        try run(Self.binary, arguments, in: server, allowFailure: allowFailure)
+    }
+
+    /// Writes files into the clone (paths relative to it).
+    func write(_ files: [String: String]) throws {
+        for (path, text) in files {
+            let full = clone + "/" + path
+            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: full, atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// Commits everything in the clone and returns the new commit id.
+    @discardableResult
+    func commit(_ message: String, files: [String: String] = [:]) throws -> String {
+        try write(files)
+        try git(["add", "-A"])
+        try git(["commit", "-q", "--allow-empty", "-m", message])
+        return try git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Pushes and returns git's output (the `remote:` lines are in stderr).
+    @discardableResult
+    func push(_ refspecs: [String] = ["HEAD:main"], extra: [String] = []) throws -> Result {
+        try git(["push", "origin"] + extra + refspecs)
+    }
+
+    /// The `ci` note of a commit on the server, or "" when there is none yet.
+    func note(_ commit: String, ref: String = "ci") throws -> String {
+        try git(["notes", "--ref=\(ref)", "show", commit], in: server, allowFailure: true).stdout
+    }
+
+    /// Waits until the note of `commit` shows every one of `count` blocks finished, and returns it.
+    func waitForNote(_ commit: String, blocks count: Int = 1, timeout: Double = 60) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = ""
+        while Date() < deadline {
+            last = try note(commit)
+            let headers = last.split(separator: "\n").filter { !$0.hasPrefix(" ") && $0.contains(" #") }
+            let finished = headers.filter { line in ["Succeeded", "Failed", "Stopped", "Superseded", "Cancelled"].contains { line.contains(" \($0) ") } }
+            if headers.count >= count && finished.count == headers.count { return last }
+            usleep(100_000)
+        }
+        throw SandboxError(message: "no finished note on \(commit) after \(timeout)s; last note:\n\(last)\nrunner.log:\n" +
+                           ((try? String(contentsOfFile: server + "/pipeline/runner.log", encoding: .utf8)) ?? ""))
+    }
+}
+
+struct SandboxError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
