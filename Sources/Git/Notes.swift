@@ -1,4 +1,7 @@
 import CGit2
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Repository {
     /// The note attached to `object` under `notesRef`, or nil. Reads any fanout layout.
@@ -24,7 +27,11 @@ extension Repository {
         for change in changes {
             blobs.append((change.object.hex, try change.text.map { try createBlob(Array($0.utf8)) }))
         }
-        for _ in 0..<100 {
+        for attempt in 0..<1000 {
+            if attempt > 0 {
+                // Back off a little, at random, so that racing writers do not collide again in step.
+                usleep(UInt32.random(in: 500...(2_000 + UInt32(min(attempt, 50)) * 400)))
+            }
             let parent = try referenceTarget(notesRef)
             let baseTree = try parent.map { try commit($0).tree }
             var tree = baseTree
@@ -35,7 +42,7 @@ extension Repository {
             let commitID = try createCommit(tree: root, parents: parent.map { [$0] } ?? [], message: message, author: author)
             if try compareAndSwapReference(notesRef, to: commitID, expected: parent, message: "notes: \(message)") { return }
         }
-        throw GitError(operation: "update \(notesRef)", code: -1, message: "too many concurrent writers; gave up after 100 attempts")
+        throw GitError(operation: "update \(notesRef)", code: -1, message: "too many concurrent writers; gave up after 1000 attempts")
     }
 }
 

@@ -63,19 +63,22 @@ public final class Repository {
 
     /// Points `name` at `target` only if it still points at `expected` (nil: only if it does not exist).
     /// Returns false when another writer moved it first, so the caller can re-read and retry.
+    /// The check happens while holding the ref's lock (a libgit2 transaction), so two writers can
+    /// never both succeed from the same starting point; plain `git_reference_create` without force
+    /// checks existence before it locks, which lets a racing creator overwrite the other.
     public func compareAndSwapReference(_ name: String, to target: ObjectID, expected: ObjectID?, message: String) throws -> Bool {
+        var transaction: OpaquePointer?
+        try check(git_transaction_new(&transaction, handle), operation: "start a transaction on \(name)")
+        defer { git_transaction_free(transaction) }
+        let locked = git_transaction_lock_ref(transaction, name)
+        if locked == GIT_ELOCKED.rawValue || locked == GIT_EMODIFIED.rawValue { return false }
+        try check(locked, operation: "lock \(name)")
+        guard try referenceTarget(name) == expected else { return false }
         var newID = target.raw
-        var ref: OpaquePointer?
-        let code: Int32
-        if let expected {
-            var old = expected.raw
-            code = git_reference_create_matching(&ref, handle, name, &newID, 1, &old, message)
-        } else {
-            code = git_reference_create(&ref, handle, name, &newID, 0, message)
-        }
-        git_reference_free(ref)
-        if code == GIT_EMODIFIED.rawValue || code == GIT_EEXISTS.rawValue || code == GIT_ELOCKED.rawValue { return false }
-        try check(code, operation: "update reference \(name)")
+        try check(git_transaction_set_target(transaction, name, &newID, nil, message), operation: "set \(name)")
+        let committed = git_transaction_commit(transaction)
+        if committed == GIT_ELOCKED.rawValue || committed == GIT_EMODIFIED.rawValue { return false }
+        try check(committed, operation: "update reference \(name)")
         return true
     }
 

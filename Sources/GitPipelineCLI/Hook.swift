@@ -11,7 +11,10 @@ struct Hook: ParsableCommand {
 
     @Argument var name: String
 
-    func run() throws {
+    func run() throws { Self.run(name: name) }
+
+    /// The hook's whole path, callable without the argument parser: every push pays for startup.
+    public static func run(name: String) {
         let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         var lines: [String] = []
         do {

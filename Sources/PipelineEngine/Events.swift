@@ -34,7 +34,7 @@ enum Events {
         if detailType == pipelineChange {
             detail["execution-trigger"] = ["trigger-type": execution.triggerType, "trigger-detail": execution.triggerDetail]
         }
-        let data = try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys, .withoutEscapingSlashes])
         var event = EventRecord(id: nil, time: time, detailType: detailType, executionId: execution.id,
                                 detail: String(decoding: data, as: UTF8.self))
         try event.insert(db)

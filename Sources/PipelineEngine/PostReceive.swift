@@ -90,7 +90,7 @@ public struct PostReceive {
                 let detail: [String: String] = [
                     "pushedBy": pusher, "ref": update.ref, "oldRevision": update.old.hex, "newRevision": update.new.hex,
                 ]
-                let detailJSON = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys]), as: UTF8.self)
+                let detailJSON = String(decoding: try JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
                 let execution = ExecutionRecord(
                     id: UUID().uuidString.lowercased(), pipeline: definition.pipelineName, number: 0,
                     status: ExecutionStatus.inProgress, statusSummary: nil, executionMode: mode.rawValue, ref: update.ref,

@@ -92,6 +92,11 @@ public struct PatternFilter: Sendable, Codable, Equatable {
     public var includes: [String]
     public var excludes: [String]
 
+    public init(includes: [String], excludes: [String]) {
+        self.includes = includes
+        self.excludes = excludes
+    }
+
     /// True when `value` matches some include (or there are none) and no exclude.
     public func matches(_ value: String) -> Bool {
         if excludes.contains(where: { Glob($0).matches(value) }) { return false }

@@ -357,44 +357,48 @@ public struct DefinitionParser {
                 error(node(index), "stage name `\(stage.name)` is used twice", fix: "give each stage its own name")
             }
             var actionNames: Set<String> = []
-            for action in stage.actions {
-                let at = action.location.map { SourceLocation(file: $0.file, line: $0.line, column: $0.column) }
-                func report(_ message: String, fix: String?) {
-                    diagnostics.append(Diagnostic(.error, at ?? location(node(index)), message, fix: fix))
-                }
-                if !actionNames.insert(action.name).inserted {
-                    report("action name `\(action.name)` is used twice in stage `\(stage.name)`", fix: "give each action in a stage its own name")
-                }
-                if action.category == .source && index != 0 {
-                    report("Source action `\(action.name)` is in stage `\(stage.name)`, not the first stage",
-                           fix: "move it to the first stage: CodePipeline runs sources only there")
-                }
-                if index == 0 && action.category != .source {
-                    report("the first stage holds only Source actions, but `\(action.name)` is \(action.category.rawValue)",
-                           fix: "move `\(action.name)` to a later stage")
-                }
-                for input in action.inputArtifacts {
-                    if let origin = produced[input], origin.stage < index || (origin.stage == index && origin.runOrder < action.runOrder) {
-                        continue
+            // Within a stage, an action sees the outputs of lower runOrders only: check each
+            // runOrder group's inputs before its own outputs are known.
+            for group in stage.runOrderGroups {
+                for action in group {
+                    let at = action.location ?? location(node(index))
+                    func report(_ message: String, fix: String?) {
+                        diagnostics.append(Diagnostic(.error, at, message, fix: fix))
                     }
-                    let hint = closestMatch(to: input, in: Array(produced.keys)).map { "did you mean `\($0)`?" }
-                    report("input artifact `\(input)` of action `\(action.name)` is not produced by any earlier action",
-                           fix: hint ?? "name an output artifact of an action in an earlier stage (or a lower runOrder)")
-                }
-                if let ns = action.namespace, !namespaces.insert(ns).inserted {
-                    report("namespace `\(ns)` is used twice", fix: "give each action its own namespace")
-                }
-            }
-            for action in stage.actions {
-                for output in action.outputArtifacts {
-                    if produced[output.name] != nil {
-                        diagnostics.append(Diagnostic(.error, action.location ?? location(node(index)),
-                                                      "output artifact name `\(output.name)` is used twice",
-                                                      fix: "artifact names are unique in a pipeline; rename one"))
+                    if !actionNames.insert(action.name).inserted {
+                        report("action name `\(action.name)` is used twice in stage `\(stage.name)`", fix: "give each action in a stage its own name")
                     }
-                    produced[output.name] = (index, action.runOrder)
+                    if action.category == .source && index != 0 {
+                        report("Source action `\(action.name)` is in stage `\(stage.name)`, not the first stage",
+                               fix: "move it to the first stage: CodePipeline runs sources only there")
+                    }
+                    if index == 0 && action.category != .source {
+                        report("the first stage holds only Source actions, but `\(action.name)` is \(action.category.rawValue)",
+                               fix: "move `\(action.name)` to a later stage")
+                    }
+                    for input in action.inputArtifacts where produced[input] == nil {
+                        let hint = closestMatch(to: input, in: Array(produced.keys)).map { "did you mean `\($0)`?" }
+                            ?? closestMatch(to: input, in: declaredOutputs(stages)).map { "did you mean `\($0)`? (it is produced later: move this action after it)" }
+                        report("input artifact `\(input)` of action `\(action.name)` is not produced by any earlier action",
+                               fix: hint ?? "name an output artifact of an action in an earlier stage (or a lower runOrder)")
+                    }
+                    if let ns = action.namespace, !namespaces.insert(ns).inserted {
+                        report("namespace `\(ns)` is used twice", fix: "give each action its own namespace")
+                    }
+                }
+                for action in group {
+                    for output in action.outputArtifacts {
+                        if produced[output.name] != nil {
+                            diagnostics.append(Diagnostic(.error, action.location ?? location(node(index)),
+                                                          "output artifact name `\(output.name)` is used twice",
+                                                          fix: "artifact names are unique in a pipeline; rename one"))
+                        }
+                        produced[output.name] = (index, action.runOrder)
+                    }
                 }
             }
         }
     }
+
+    private func declaredOutputs(_ stages: [Stage]) -> [String] { stages.flatMap { $0.actions.flatMap { $0.outputArtifacts.map(\.name) } } }
 }

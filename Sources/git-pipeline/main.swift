@@ -1,3 +1,3 @@
 import GitPipelineCLI
 
-await GitPipeline.run(Array(CommandLine.arguments.dropFirst()))
+GitPipeline.main(Array(CommandLine.arguments.dropFirst()))

@@ -113,9 +113,10 @@ final class PushToNotesTests: XCTestCase {
         let push = try box.push(["HEAD:main", "feature:feature"])
         XCTAssertTrue(push.stderr.contains("app #1 queued") && push.stderr.contains("app #2 queued"), push.stderr)
         XCTAssertTrue(push.stderr.contains("for main@") && push.stderr.contains("for feature@"), push.stderr)
-        _ = try box.waitForNote(first)
-        let history = try box.pipeline(["history"]).stdout
-        XCTAssertEqual(history.split(separator: "\n").filter { $0.contains("Succeeded") }.count, 2, history)
+        let summaries = try box.waitForExecutions(2)
+        XCTAssertEqual(summaries.map { $0["status"] as? String }, ["Succeeded", "Succeeded"])
+        XCTAssertEqual(Set(summaries.compactMap { ($0["trigger"] as? [String: Any])?["triggerDetail"] as? String }.map { $0.contains("refs/heads/feature") }), [true, false])
+        XCTAssertTrue(try box.note(first).hasPrefix("app #2 Succeeded  feature"), "the note shows the latest execution on the commit")
     }
 
     func testTagPushTriggersTagFilteredPipelineOnly() throws {

@@ -146,6 +146,21 @@ final class Sandbox {
     }
 }
 
+extension Sandbox {
+    /// Waits until `count` executions exist and all have ended; returns their summaries, newest first.
+    func waitForExecutions(_ count: Int, timeout: Double = 60) throws -> [[String: Any]] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var summaries: [[String: Any]] = []
+        while Date() < deadline {
+            let json = try pipeline(["history", "--json"]).stdout
+            summaries = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["pipelineExecutionSummaries"] as? [[String: Any]] ?? []
+            if summaries.count >= count && summaries.allSatisfy({ ($0["status"] as? String) != "InProgress" }) { return summaries }
+            usleep(100_000)
+        }
+        throw SandboxError(message: "expected \(count) finished executions, got \(summaries.map { "\($0["pipelineName"]!) #\($0["pipelineExecutionNumber"]!) \($0["status"]!)" })")
+    }
+}
+
 struct SandboxError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }

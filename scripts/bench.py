@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""make bench: figures measured side by side against their anchors in one run.
+
+hook_push_ratio   median `git push` of one small commit into a repository with git-pipeline
+                  installed / the same into one whose post-receive hook is `exit 0` (interleaved)
+zip_ratio         `git pipeline archive` / `git archive --format=zip` on the same commit
+                  (swift-protobuf, and a generated tree of 20,000 files); the larger of the two
+zip_peak_rss_mib  the largest peak RSS of `git pipeline archive` over those trees
+"""
+import os, random, shutil, statistics, subprocess, sys, tempfile, time
+
+binary = os.path.abspath(sys.argv[1])
+pushes = int(os.environ.get("BENCH_PUSHES", "40"))
+work = tempfile.mkdtemp(prefix="git-pipeline-bench-")
+env = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@example.com",
+           GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="b@example.com")
+env = {k: v for k, v in env.items() if not k.startswith("GIT_DIR")}
+
+def run(args, cwd=None, **kw):
+    return subprocess.run(args, cwd=cwd, env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+def timed(args, cwd=None):
+    """Wall seconds and peak RSS (KiB) of one child."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit("failed: %s" % " ".join(args))
+    return elapsed, usage.ru_maxrss
+
+def push_repo(name, install):
+    server = os.path.join(work, name + ".git")
+    clone = os.path.join(work, name)
+    run(["git", "init", "-q", "--bare", "-b", "main", server])
+    if install:
+        run([binary, "install", server])
+    else:
+        hook = os.path.join(server, "hooks", "post-receive")
+        with open(hook, "w") as f:
+            f.write("#!/bin/sh\nexit 0\n")
+        os.chmod(hook, 0o755)
+    run(["git", "init", "-q", "-b", "main", clone])
+    with open(os.path.join(clone, ".pipeline.yml"), "w") as f:
+        f.write("stages:\n  - name: Build\n    actions:\n      - name: Quick\n        category: Build\n"
+                "        provider: Commands\n        commands: [\"true\"]\n")
+    run(["git", "add", "-A"], cwd=clone)
+    run(["git", "commit", "-q", "-m", "base"], cwd=clone)
+    run(["git", "remote", "add", "origin", server], cwd=clone)
+    run(["git", "push", "-q", "origin", "main"], cwd=clone)
+    return clone
+
+def bench_push():
+    ours, plain = push_repo("ours", True), push_repo("plain", False)
+    times = {ours: [], plain: []}
+    for i in range(pushes):
+        for clone in ([ours, plain] if i % 2 == 0 else [plain, ours]):
+            with open(os.path.join(clone, "file.txt"), "w") as f:
+                f.write("change %d\n" % i)
+            run(["git", "add", "-A"], cwd=clone)
+            run(["git", "commit", "-q", "-m", "change %d" % i], cwd=clone)
+            elapsed, _ = timed(["git", "push", "-q", "origin", "main"], cwd=clone)
+            times[clone].append(elapsed)
+    ours_ms, plain_ms = statistics.median(times[ours]) * 1000, statistics.median(times[plain]) * 1000
+    print("hook_push_ms=%.1f" % ours_ms)
+    print("plain_push_ms=%.1f" % plain_ms)
+    print("hook_push_ratio=%.2f" % (ours_ms / plain_ms))
+
+def generated_repo(count):
+    repo = os.path.join(work, "generated.git")
+    run(["git", "init", "-q", "--bare", repo])
+    rng = random.Random(42)
+    words = ["alpha", "beta", "gamma", "delta", "pipeline", "stage", "action", "artifact", "commit", "tree"]
+    lines = ["commit refs/heads/main", "committer bench <b@example.com> 1700000000 +0000", "data 9", "generated"]
+    for i in range(count):
+        body = "\n".join(" ".join(rng.choice(words) for _ in range(12)) + " %d" % rng.randrange(1 << 30)
+                         for _ in range(rng.randrange(5, 60))) + "\n"
+        data = body.encode()
+        mode = "100755" if i % 50 == 0 else "100644"
+        lines.append("M %s inline d%02d/s%02d/file%05d.txt" % (mode, i % 37, i % 11, i))
+        lines.append("data %d" % len(data))
+        lines.append(data.decode())
+    stream = "\n".join(lines) + "\n"
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=stream.encode(), check=True, env=env)
+    return repo
+
+def bench_zip():
+    protobuf = os.path.join(work, "swift-protobuf.git")
+    run(["git", "clone", "-q", "--bare", "https://github.com/apple/swift-protobuf", protobuf])
+    ratios, peaks = [], []
+    for name, repo, rev in [("swift_protobuf", protobuf, "HEAD"), ("generated_20k", generated_repo(20000), "main")]:
+        files = len(run(["git", "ls-tree", "-r", "--name-only", rev], cwd=repo).stdout.splitlines())
+        ours_t, git_t = [], []
+        for i in range(5):
+            t, rss = timed([binary, "archive", rev, "-o", os.path.join(work, "ours.zip"), "--git-dir", repo])
+            ours_t.append(t); peaks.append(rss)
+            t, _ = timed(["git", "archive", "--format=zip", "-o", os.path.join(work, "git.zip"), rev], cwd=repo)
+            git_t.append(t)
+        ratio = statistics.median(ours_t) / statistics.median(git_t)
+        ratios.append(ratio)
+        print("zip_%s_files=%d" % (name, files))
+        print("zip_%s_ms=%.0f" % (name, statistics.median(ours_t) * 1000))
+        print("git_archive_%s_ms=%.0f" % (name, statistics.median(git_t) * 1000))
+        print("zip_%s_ratio=%.2f" % (name, ratio))
+    print("zip_ratio=%.2f" % max(ratios))
+    print("zip_peak_rss_mib=%.1f" % (max(peaks) / 1024))
+
+try:
+    bench_push()
+    bench_zip()
+finally:
+    time.sleep(2)  # let the runner of the push repository idle out before its folder goes
+    shutil.rmtree(work, ignore_errors=True)
