@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "git-pipeline", targets: ["git-pipeline"]),
+        .executable(name: "git-pipeline-hook", targets: ["git-pipeline-hook"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,25 +25,34 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Swift values over libgit2: repositories, objects, trees, references, notes, config.
         .target(name: "Git", dependencies: ["CGit2"], swiftSettings: swiftSettings),
+        // SQLite from the system, for the lean post-receive recorder (the engine uses GRDB).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Trigger filters and globs. Pure and Foundation-free: the hook evaluates them on every push.
+        .target(name: "PipelineTriggers", swiftSettings: swiftSettings),
         // The pipeline declaration and its validation with file:line:column errors. Pure.
-        .target(name: "PipelineModel", dependencies: ["Yams"], swiftSettings: swiftSettings),
+        .target(name: "PipelineModel", dependencies: ["PipelineTriggers", "Yams"], swiftSettings: swiftSettings),
+        // What the post-receive hook does, without Foundation: read the pushed revisions' definitions
+        // (parsed ones come from the store's cache), record executions, start the runner.
+        .target(name: "PipelineHook", dependencies: ["Git", "CSQLite", "PipelineTriggers"], swiftSettings: swiftSettings),
         // Store, runner, actions, artifacts, notes: everything that happens.
         .target(
             name: "PipelineEngine",
-            dependencies: ["Git", "PipelineModel", "CZlib", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Git", "PipelineModel", "PipelineHook", "CZlib", .product(name: "GRDB", package: "GRDB.swift")],
             // The hook shim from hooks/ (a link), compiled in so that `install` needs no files beside the binary.
             resources: [.embedInCode("Resources/post-receive")],
             swiftSettings: swiftSettings),
         // The commands: parse, one call into the engine, print, exit code.
         .target(
             name: "GitPipelineCLI",
-            dependencies: ["PipelineEngine", "PipelineModel", "Git", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PipelineEngine", "PipelineModel", "PipelineHook", "Git", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         // main.swift only.
         .executableTarget(name: "git-pipeline", dependencies: ["GitPipelineCLI"], swiftSettings: swiftSettings),
+        // The post-receive hook: main.swift only; starts in milliseconds (no Foundation, no parser).
+        .executableTarget(name: "git-pipeline-hook", dependencies: ["PipelineHook"], swiftSettings: swiftSettings),
         .testTarget(name: "GitTests", dependencies: ["Git"], swiftSettings: swiftSettings),
-        .testTarget(name: "PipelineModelTests", dependencies: ["PipelineModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "Git"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipelineModelTests", dependencies: ["PipelineModel", "PipelineTriggers"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "PipelineHook", "Git"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["PipelineEngine", "Git"], swiftSettings: swiftSettings),
     ]
     , swiftLanguageModes: [.v5]

@@ -35,3 +35,9 @@ private let libgit2Initialised: Bool = {
 }()
 
 func ensureInitialised() { _ = libgit2Initialised }
+
+extension Repository {
+    /// Runs libgit2's one-time global initialisation now (it is otherwise done on first use), so a
+    /// caller can do it on another thread while it does other work.
+    public static func initializeLibrary() { ensureInitialised() }
+}

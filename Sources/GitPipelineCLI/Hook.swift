@@ -2,43 +2,35 @@ import ArgumentParser
 import Foundation
 import Git
 import PipelineEngine
+import PipelineHook
 
-/// What the post-receive shim runs. It records and returns in milliseconds, exits 0 whatever happens
-/// (a push is never blocked), and says what it did in `remote:` lines.
+/// The slow half of the post-receive hook. `git-pipeline-hook` (what the shim runs) records pushes
+/// from the store's definition cache; when a pushed revision has a definition it has not seen, it
+/// runs this, which parses the new definitions into the cache and hands back to it.
 struct Hook: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Internal: the post-receive hook (reads <old> <new> <ref> lines on stdin).",
+    static let configuration = CommandConfiguration(abstract: "Internal: parse pushed definitions for git-pipeline-hook.",
                                                     shouldDisplay: false)
 
     @Argument var name: String
 
     func run() throws { Self.run(name: name) }
 
-    /// The hook's whole path, callable without the argument parser: every push pays for startup.
-    public static func run(name: String) {
+    static func run(name: String) {
         let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        var lines: [String] = []
+        let hook = (ProcessLauncher.currentExecutable as NSString).deletingLastPathComponent + "/git-pipeline-hook"
         do {
             guard name == "post-receive" else { throw Failure(message: "unknown hook \(name)") }
             let path = absolute(ProcessInfo.processInfo.environment["GIT_DIR"] ?? FileManager.default.currentDirectoryPath)
-            let repository = try Repository(path: path)
-            let layout = StateLayout(gitDirectory: repository.gitDirectory)
-            guard layout.isInstalled else {
-                print("git-pipeline: not installed in this repository (run `git pipeline install`); nothing recorded")
-                return
-            }
-            let settings = try PipelineSettings(repository: repository)
-            let parsed = RefUpdate.parse(input)
-            lines += parsed.errors
-            let store = try Store(path: layout.database)
-            let pusher = ProcessInfo.processInfo.environment["GL_USER"] ?? ProcessInfo.processInfo.environment["USER"]
-                ?? ProcessInfo.processInfo.environment["LOGNAME"] ?? "unknown"
-            let result = try PostReceive(layout: layout, repository: repository, settings: settings).record(parsed.updates, store: store, pusher: pusher)
-            lines += result.lines
-            if !result.executions.isEmpty { try Runner.startInBackground(layout) }
+            let layout = StateLayout(gitDirectory: try Repository(path: path).gitDirectory)
+            try DefinitionCache.warm(layout: layout, updates: RefUpdate.parse(input).updates)
+            var environment = ProcessLauncher.cleanEnvironment()
+            environment["GIT_DIR"] = layout.gitDirectory
+            environment[HookMain.parsedMarker] = "1"
+            execWithInput(hook, ["post-receive"], input: input, environment: environment)
+            print("git-pipeline: error: cannot run \(hook); reinstall git-pipeline (both binaries side by side)")
         } catch {
-            lines.append("error: \(error) — the push went through; run `git pipeline doctor` on the server")
+            print("git-pipeline: error: \(error) — the push went through; run `git pipeline doctor` on the server")
         }
-        print(lines.map { "git-pipeline: " + $0 }.joined(separator: "\n"))
     }
 }
 

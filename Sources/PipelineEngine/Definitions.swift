@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import PipelineHook
 import PipelineModel
 
 /// A pipeline definition file found in a revision, parsed or not.
@@ -12,7 +13,7 @@ public struct LoadedDefinition: Sendable {
     public var pipelineName: String {
         switch result {
         case .success(let declaration): declaration.name
-        case .failure(let error): error.pipelineName ?? Definitions.defaultName(path: path, repositoryName: repositoryName)
+        case .failure(let error): error.pipelineName ?? DefinitionFiles.defaultName(path: path, repositoryName: repositoryName)
         }
     }
 
@@ -21,32 +22,12 @@ public struct LoadedDefinition: Sendable {
 
 /// Finds and parses the definitions of a revision: `.pipeline.yml` and `.pipelines/*.yml` (SPEC §3).
 public enum Definitions {
-    static let rootFiles = [".pipeline.yml", ".pipeline.yaml"]
-
-    static func defaultName(path: String, repositoryName: String) -> String {
-        if path.hasPrefix(".pipelines/") {
-            var name = (path as NSString).lastPathComponent
-            for suffix in [".yml", ".yaml"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
-            return name
-        }
-        return repositoryName
-    }
-
     /// Every definition in the tree of `commit`, in path order.
     public static func load(repository: Repository, commit: ObjectID, repositoryName: String) throws -> [LoadedDefinition] {
-        let tree = try repository.commit(commit).tree
-        var files: [(String, ObjectID)] = []
-        for name in rootFiles {
-            if let entry = try repository.treeEntry(in: tree, path: name), !entry.isTree { files.append((name, entry.id)) }
-        }
-        if let folder = try repository.treeEntry(in: tree, path: ".pipelines"), folder.isTree {
-            for entry in try repository.treeEntries(folder.id) where !entry.isTree && (entry.name.hasSuffix(".yml") || entry.name.hasSuffix(".yaml")) {
-                files.append((".pipelines/" + entry.name, entry.id))
-            }
-        }
+        let files = try DefinitionFiles.list(repository: repository, commit: commit)
         return try files.map { path, blob in
             let text = String(decoding: try repository.blob(blob), as: UTF8.self)
-            let name = defaultName(path: path, repositoryName: repositoryName)
+            let name = DefinitionFiles.defaultName(path: path, repositoryName: repositoryName)
             let result: Result<PipelineDeclaration, DefinitionError>
             do throws(DefinitionError) {
                 result = .success(try DefinitionParser.parse(text, file: path, defaultName: name))

@@ -48,12 +48,16 @@ public struct Installer {
             done.append("kept the existing post-receive hook as \(chained); it still runs after git-pipeline's")
         }
         let hasChained = FileManager.default.isExecutableFile(atPath: chained)
+        let hookBinary = (executable as NSString).deletingLastPathComponent + "/git-pipeline-hook"
+        guard FileManager.default.isExecutableFile(atPath: hookBinary) else {
+            throw InstallError(message: "\(hookBinary) is missing: install git-pipeline-hook beside git-pipeline (make release builds both)")
+        }
         let shim = Self.shimTemplate
-            .replacingOccurrences(of: "@GIT_PIPELINE@", with: executable.replacingOccurrences(of: "'", with: "'\\''"))
+            .replacingOccurrences(of: "@GIT_PIPELINE_HOOK@", with: hookBinary.replacingOccurrences(of: "'", with: "'\\''"))
             .replacingOccurrences(of: "@CHAINED@", with: hasChained ? chained.replacingOccurrences(of: "'", with: "'\\''") : "")
         try writeAtomically(hook, shim)
         chmod(hook, 0o755)
-        done.append("wrote \(hook) (runs \(executable))")
+        done.append("wrote \(hook) (runs \(hookBinary))")
 
         let layout = StateLayout(gitDirectory: repository.gitDirectory)
         try layout.create()
@@ -106,12 +110,13 @@ public struct Installer {
         } else {
             if !FileManager.default.isExecutableFile(atPath: hook) { problems.append("\(hook) is not executable — chmod +x it") }
             let text = (try? String(contentsOfFile: hook, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("GIT_PIPELINE=") }) {
-                let path = line.dropFirst("GIT_PIPELINE='".count).dropLast()
-                if FileManager.default.isExecutableFile(atPath: String(path)) {
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("GIT_PIPELINE_HOOK=") }) {
+                let path = line.dropFirst("GIT_PIPELINE_HOOK='".count).dropLast()
+                let full = (String(path) as NSString).deletingLastPathComponent + "/git-pipeline"
+                if FileManager.default.isExecutableFile(atPath: String(path)) && FileManager.default.isExecutableFile(atPath: full) {
                     ok.append("hook \(hook) runs \(path)")
                 } else {
-                    problems.append("the hook runs \(path), which is missing — run `git pipeline install` again from the new binary")
+                    problems.append("the hook runs \(path), which (or git-pipeline beside it) is missing — run `git pipeline install` again from the new binary")
                 }
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import PipelineHook
 
 /// How a child process ended.
 public enum ProcessExit: Sendable, Equatable {
@@ -40,59 +41,9 @@ public enum ProcessLauncher {
         }
     }
 
-    private static let spawnLock = NSLock()
-
-    /// Marks every descriptor above stderr close-on-exec, so a child holds nothing of ours: a pipe
-    /// git gave the hook, kept open by the runner, would make `git push` wait for the runner.
-    private static func closeInheritedDescriptors() {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
-        for name in names {
-            guard let fd = Int32(name), fd > 2 else { continue }
-            let flags = fcntl(fd, F_GETFD)
-            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
-        }
-    }
-
     /// Spawns the process and returns its pid, which is also its process group id.
     public static func spawn(_ spec: Spec) throws -> pid_t {
-        spawnLock.lock()
-        defer { spawnLock.unlock() }
-        closeInheritedDescriptors()
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let output = spec.logPath ?? "/dev/null"
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        flags |= spec.newSession ? Int16(0x80) /* POSIX_SPAWN_SETSID */ : Int16(POSIX_SPAWN_SETPGROUP)
-        posix_spawnattr_setflags(&attributes, flags)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-
-        let argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
-        let envp = spec.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let code = posix_spawn(&pid, spec.executable, &actions, &attributes, argv, envp)
-        guard code == 0 else {
-            throw LaunchError(message: "cannot start \(spec.executable): \(String(cString: strerror(code)))")
-        }
-        return pid
+        try Spawn.spawn(spec.executable, spec.arguments, environment: spec.environment, logPath: spec.logPath, newSession: spec.newSession)
     }
 
     /// Waits for `pid` without blocking the caller's thread.
@@ -122,14 +73,9 @@ public enum ProcessLauncher {
     /// True when some process of the group is still alive.
     public static func groupAlive(_ group: pid_t) -> Bool { group > 1 && kill(-group, 0) == 0 }
 
-    /// The environment for children: ours without the variables git sets for hooks, which would
-    /// point an action's own git commands at the server's repository.
-    public static func cleanEnvironment(_ base: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
-        base.filter { !$0.key.hasPrefix("GIT_") }
-    }
+    /// The environment for children, without git's hook variables (see Spawn.cleanEnvironment).
+    public static func cleanEnvironment() -> [String: String] { Spawn.cleanEnvironment() }
 
     /// The absolute path of the running executable.
-    public static var currentExecutable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
+    public static var currentExecutable: String { currentExecutablePath() }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PipelineHook
 
 /// The background runner: one per repository (an flock on `runner.lock`), started by the hook,
 /// gone after a short idle time. It claims waiting executions and runs them; on start it recovers
@@ -33,25 +34,11 @@ public final class Runner: @unchecked Sendable {
     }
 
     /// True when a runner holds the lock (checked without waiting, as the hook does).
-    public static func isRunning(_ layout: StateLayout) -> Bool {
-        let fd = open(layout.runnerLock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return false
-        }
-        return true
-    }
+    public static func isRunning(_ layout: StateLayout) -> Bool { RunnerLock.isHeld(layout.runnerLock) }
 
-    /// Starts a detached runner process (own session, all descriptors away from the caller's) unless
-    /// one is running. The caller never waits for it.
+    /// Starts a detached runner unless one is running; the caller never waits for it.
     public static func startInBackground(_ layout: StateLayout, executable: String = ProcessLauncher.currentExecutable) throws {
-        guard !isRunning(layout) else { return }
-        var spec = ProcessLauncher.Spec(executable: executable, arguments: ["runner", "--git-dir", layout.gitDirectory],
-                                        environment: ProcessLauncher.cleanEnvironment(), logPath: layout.runnerLog)
-        spec.newSession = true
-        _ = try ProcessLauncher.spawn(spec)
+        try RunnerLock.startRunner(gitDirectory: layout.gitDirectory, executable: executable)
     }
 
     /// Runs until idle. Returns at once when another runner holds the lock.

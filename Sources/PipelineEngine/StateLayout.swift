@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import PipelineHook
 
 /// Where git-pipeline keeps its state inside a bare repository (SPEC §2).
 public struct StateLayout: Sendable {
@@ -18,12 +19,7 @@ public struct StateLayout: Sendable {
     public var isInstalled: Bool { FileManager.default.fileExists(atPath: database) }
 
     /// The repository's name, as CodePipeline's RepositoryName: the folder without `.git`.
-    public var repositoryName: String {
-        var name = (gitDirectory as NSString).lastPathComponent
-        if name == ".git" { name = ((gitDirectory as NSString).deletingLastPathComponent as NSString).lastPathComponent }
-        if name.hasSuffix(".git") { name.removeLast(4) }
-        return name
-    }
+    public var repositoryName: String { DefinitionFiles.repositoryName(gitDirectory: gitDirectory) }
 
     /// Creates the folders (state root 0700: logs and workspaces may hold secrets).
     public func create() throws {

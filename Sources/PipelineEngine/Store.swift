@@ -92,6 +92,19 @@ public final class Store: @unchecked Sendable {
                     detail TEXT NOT NULL);              -- EventBridge's detail object, JSON
                 """)
         }
+        migrator.registerMigration("v2 definition cache") { db in
+            try db.execute(sql: """
+                CREATE TABLE definitions (
+                    blob TEXT NOT NULL,                 -- the definition file's blob id
+                    path TEXT NOT NULL,                 -- .pipeline.yml or .pipelines/NAME.yml
+                    pipeline TEXT NOT NULL,             -- declared name, or the default for the path
+                    executionMode TEXT NOT NULL,
+                    definitionJSON TEXT,                -- the parsed declaration; NULL when invalid
+                    definitionError TEXT,               -- all errors, one per line, when invalid
+                    filters TEXT NOT NULL,              -- push filters, one per line (PushFilter.encodeLines)
+                    PRIMARY KEY (blob, path));
+                """)
+        }
         return migrator
     }
 

@@ -1,3 +1,5 @@
+@_exported import PipelineTriggers
+
 /// How executions share the pipeline's stages (CodePipeline's executionMode).
 public enum ExecutionMode: String, Sendable, Codable, CaseIterable {
     case superseded = "SUPERSEDED"
@@ -75,57 +77,12 @@ public struct OutputArtifact: Sendable, Codable, Equatable {
     public var files: [String]?
 }
 
-/// CodePipeline V2's trigger (gitConfiguration push filters).
-public struct Trigger: Sendable, Codable, Equatable {
-    public var push: [PushFilter]
-}
-
-/// One push filter: fields are ANDed; a trigger's filters are ORed.
-public struct PushFilter: Sendable, Codable, Equatable {
-    public var branches: PatternFilter?
-    public var tags: PatternFilter?
-    public var filePaths: PatternFilter?
-}
-
-/// includes/excludes glob lists; excludes win.
-public struct PatternFilter: Sendable, Codable, Equatable {
-    public var includes: [String]
-    public var excludes: [String]
-
-    public init(includes: [String], excludes: [String]) {
-        self.includes = includes
-        self.excludes = excludes
-    }
-
-    /// True when `value` matches some include (or there are none) and no exclude.
-    public func matches(_ value: String) -> Bool {
-        if excludes.contains(where: { Glob($0).matches(value) }) { return false }
-        return includes.isEmpty || includes.contains(where: { Glob($0).matches(value) })
-    }
-}
-
 extension PipelineDeclaration {
     /// Whether a push of `ref` (full name, `refs/heads/…` or `refs/tags/…`) starts this pipeline.
     /// No triggers means every branch push, as CodePipeline's default. `changedPaths` is nil when
     /// the caller has not computed them; a filePaths filter then does not match.
     public func isTriggered(byRef ref: String, changedPaths: [String]?) -> Bool {
-        let branch = ref.hasPrefix("refs/heads/") ? String(ref.dropFirst("refs/heads/".count)) : nil
-        let tag = ref.hasPrefix("refs/tags/") ? String(ref.dropFirst("refs/tags/".count)) : nil
-        let filters = triggers.flatMap(\.push)
-        if filters.isEmpty { return branch != nil }
-        return filters.contains { filter in
-            if let tags = filter.tags {
-                guard let tag, tags.matches(tag) else { return false }
-            } else if let branches = filter.branches {
-                guard let branch, branches.matches(branch) else { return false }
-            } else if branch == nil {
-                return false
-            }
-            if let paths = filter.filePaths {
-                guard let changedPaths, changedPaths.contains(where: paths.matches) else { return false }
-            }
-            return true
-        }
+        PushFilter.matches(triggers.flatMap(\.push), ref: ref, changedPaths: changedPaths)
     }
 
     /// True when some trigger filters on file paths (so the caller must compute changed paths).

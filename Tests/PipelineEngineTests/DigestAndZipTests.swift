@@ -1,5 +1,6 @@
 import Foundation
 @testable import PipelineEngine
+import PipelineHook
 import XCTest
 
 final class DigestAndZipTests: XCTestCase {

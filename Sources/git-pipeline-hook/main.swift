@@ -1,0 +1,3 @@
+import PipelineHook
+
+HookMain.run()
