@@ -64,7 +64,9 @@ public final class Runner: @unchecked Sendable {
                 guard acquireLock() else { return }  // a new runner took over
                 idleSince = now()
             }
-            try await Task.sleep(nanoseconds: 100_000_000)
+            // Sleep up to 100 ms, but wake as soon as an execution ends: the next one of its
+            // pipeline may be waiting for it.
+            for _ in 0..<20 where !active.takeFinished() { try await Task.sleep(nanoseconds: 5_000_000) }
         }
     }
 
@@ -142,9 +144,12 @@ public final class Runner: @unchecked Sendable {
 final class ActiveExecutions: @unchecked Sendable {
     private let lock = NSLock()
     private var pipelines: [String: String] = [:]  // execution id → pipeline
+    private var finished = false
 
     var count: Int { lock.withLock { pipelines.count } }
     func hasPipeline(_ name: String) -> Bool { lock.withLock { pipelines.values.contains(name) } }
     func insert(_ id: String, pipeline: String) { lock.withLock { pipelines[id] = pipeline } }
-    func remove(_ id: String) { lock.withLock { _ = pipelines.removeValue(forKey: id) } }
+    func remove(_ id: String) { lock.withLock { _ = pipelines.removeValue(forKey: id); finished = true } }
+    /// True once after any execution ended.
+    func takeFinished() -> Bool { lock.withLock { defer { finished = false }; return finished } }
 }

@@ -24,10 +24,15 @@ public enum HookMain {
             environment["GIT_DIR"] = gitDirectory
             let databasePath = gitDirectory + "/pipeline/state.sqlite"
             guard access(databasePath, F_OK) == 0 else {
+                pthread_join(thread, nil)  // never exit while libgit2 initialises on the other thread
                 print("git-pipeline: not installed in this repository (run `git pipeline install`); nothing recorded")
                 exit(0)
             }
-            let database = try SQLiteConnection(path: databasePath)
+            let database: SQLiteConnection
+            do { database = try SQLiteConnection(path: databasePath) } catch {
+                pthread_join(thread, nil)
+                throw error
+            }
             let parsed = RefUpdate.parse(input)
             lines += parsed.errors
             pthread_join(thread, nil)
