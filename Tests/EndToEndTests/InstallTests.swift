@@ -1,0 +1,92 @@
+import Foundation
+import XCTest
+
+/// install, uninstall, doctor, and the ways to name an execution.
+final class InstallTests: XCTestCase {
+    static let quick = """
+        stages:
+          - name: Build
+            actions:
+              - name: Quick
+                category: Build
+                provider: Commands
+                commands: ["echo quick"]
+        """
+
+    func testInstallHonoursCoreHooksPath() throws {
+        let box = try Sandbox(install: false)
+        try box.git(["config", "core.hooksPath", "custom-hooks"], in: box.server)
+        let installed = try box.run(Sandbox.binary, ["install", box.server])
+        XCTAssertTrue(installed.stdout.contains("custom-hooks/post-receive"), installed.stdout)
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: box.server + "/custom-hooks/post-receive"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: box.server + "/hooks/post-receive"))
+        try box.git(["config", "pipeline.runnerIdleSeconds", "1"], in: box.server)
+        let commit = try box.commit("one", files: [".pipeline.yml": Self.quick])
+        XCTAssertTrue(try box.push().stderr.contains("server #1 queued"))
+        XCTAssertTrue(try box.waitForNote(commit).hasPrefix("server #1 Succeeded"))
+    }
+
+    func testStateFolderIsPrivateAndStoreIsWAL() throws {
+        let box = try Sandbox()
+        var info = stat()
+        XCTAssertEqual(stat(box.server + "/pipeline", &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o700)
+        let mode = try box.run("sqlite3", [box.server + "/pipeline/state.sqlite", "PRAGMA journal_mode"], allowFailure: true)
+        if mode.status == 0 { XCTAssertEqual(mode.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "wal") }
+        let doctor = try box.pipeline(["doctor"])
+        XCTAssertTrue(doctor.stdout.contains("integrity ok, journal wal"), doctor.stdout)
+        XCTAssertTrue(doctor.stdout.contains("is private (0700)"), doctor.stdout)
+    }
+
+    func testDoctorSaysHowToFixAMissingHook() throws {
+        let box = try Sandbox()
+        try FileManager.default.removeItem(atPath: box.server + "/hooks/post-receive")
+        let doctor = try box.pipeline(["doctor"], allowFailure: true)
+        XCTAssertEqual(doctor.status, 1)
+        XCTAssertTrue(doctor.stdout.contains("problem: no post-receive hook") && doctor.stdout.contains("git pipeline install"), doctor.stdout)
+    }
+
+    func testUninstallKeepsHistoryUnlessPurged() throws {
+        let box = try Sandbox()
+        let commit = try box.commit("one", files: [".pipeline.yml": Self.quick])
+        try box.push()
+        _ = try box.waitForNote(commit)
+        let kept = try box.run(Sandbox.binary, ["uninstall", box.server])
+        XCTAssertTrue(kept.stdout.contains("kept the history"), kept.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: box.server + "/hooks/post-receive"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: box.server + "/pipeline/state.sqlite"))
+        try box.run(Sandbox.binary, ["uninstall", "--purge", box.server])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: box.server + "/pipeline"))
+    }
+
+    func testExecutionsAreNamedByNumberUUIDOrPrefix() throws {
+        let box = try Sandbox()
+        let commit = try box.commit("one", files: [".pipeline.yml": Self.quick])
+        try box.push()
+        _ = try box.waitForNote(commit)
+        let history = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["history", "--json"]).stdout.utf8)) as! [String: Any]
+        let id = try XCTUnwrap((history["pipelineExecutionSummaries"] as? [[String: Any]])?.first?["pipelineExecutionId"] as? String)
+        for name in ["server#1", id, String(id.prefix(8))] {
+            let shown = try box.pipeline(["show", name, "--json"]).stdout
+            XCTAssertTrue(shown.contains(id), "show \(name)")
+        }
+        let missing = try box.pipeline(["show", "server#9"], allowFailure: true)
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("no execution server#9"), missing.stderr)
+        let usage = try box.pipeline(["show"], allowFailure: true)
+        XCTAssertEqual(usage.status, 2, usage.stderr)
+    }
+
+    func testSubmodulesAreSkippedWithALogLine() throws {
+        let box = try Sandbox()
+        try box.commit("base", files: [".pipeline.yml": Self.quick])
+        let other = try box.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try box.git(["update-index", "--add", "--cacheinfo", "160000,\(other),vendor/lib"])
+        try box.git(["commit", "-q", "-m", "add a submodule"])
+        let commit = try box.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try box.push()
+        XCTAssertTrue(try box.waitForNote(commit).contains("Succeeded"))
+        let log = try box.pipeline(["logs", "server#1", "--action", "Source"]).stdout
+        XCTAssertTrue(log.contains("skipped submodule vendor/lib"), log)
+    }
+}
