@@ -31,25 +31,27 @@ let package = Package(
         .target(name: "PipelineTriggers", swiftSettings: swiftSettings),
         // The pipeline declaration and its validation with file:line:column errors. Pure.
         .target(name: "PipelineModel", dependencies: ["PipelineTriggers", "Yams"], swiftSettings: swiftSettings),
-        // What the post-receive hook does, without Foundation: read the pushed revisions' definitions
-        // (parsed ones come from the store's cache), record executions, start the runner.
-        .target(name: "PipelineHook", dependencies: ["Git", "CSQLite", "PipelineTriggers"], swiftSettings: swiftSettings),
+        // Recording a push without Foundation: definitions from the store's parse cache, executions
+        // inserted in one transaction; also the process spawner and the runner lock.
+        .target(name: "PipelineHook", dependencies: ["Git", "CSQLite", "PipelineTriggers", "HookClient"], swiftSettings: swiftSettings),
         // Store, runner, actions, artifacts, notes: everything that happens.
         .target(
             name: "PipelineEngine",
-            dependencies: ["Git", "PipelineModel", "PipelineHook", "CZlib", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Git", "PipelineModel", "PipelineHook", "HookClient", "CZlib", .product(name: "GRDB", package: "GRDB.swift")],
             // The hook shim from hooks/ (a link), compiled in so that `install` needs no files beside the binary.
             resources: [.embedInCode("Resources/post-receive")],
             swiftSettings: swiftSettings),
         // The commands: parse, one call into the engine, print, exit code.
         .target(
             name: "GitPipelineCLI",
-            dependencies: ["PipelineEngine", "PipelineModel", "PipelineHook", "Git", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PipelineEngine", "PipelineModel", "PipelineHook", "HookClient", "Git", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         // main.swift only.
         .executableTarget(name: "git-pipeline", dependencies: ["GitPipelineCLI"], swiftSettings: swiftSettings),
-        // The post-receive hook: main.swift only; starts in milliseconds (no Foundation, no parser).
-        .executableTarget(name: "git-pipeline-hook", dependencies: ["PipelineHook"], swiftSettings: swiftSettings),
+        // The post-receive hook's client: libc only, so it starts in a millisecond; the runner records.
+        .target(name: "HookClient", swiftSettings: swiftSettings),
+        // main.swift only.
+        .executableTarget(name: "git-pipeline-hook", dependencies: ["HookClient"], swiftSettings: swiftSettings),
         .testTarget(name: "GitTests", dependencies: ["Git"], swiftSettings: swiftSettings),
         .testTarget(name: "PipelineModelTests", dependencies: ["PipelineModel", "PipelineTriggers"], swiftSettings: swiftSettings),
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "PipelineHook", "Git"], swiftSettings: swiftSettings),

@@ -20,13 +20,8 @@ public struct GitPipeline: AsyncParsableCommand {
 
     public init() {}
 
-    /// Runs the command line and exits with SPEC §8's codes. The hook takes a short way round: no
-    /// argument parser, no async runtime, since every push waits for it.
+    /// Runs the command line and exits with SPEC §8's codes.
     public static func main(_ arguments: [String]) -> Never {
-        if arguments.count == 2 && arguments[0] == "hook" {
-            Hook.run(name: arguments[1])
-            Foundation.exit(0)
-        }
         Task { await run(arguments) }
         dispatchMain()
     }

@@ -2,35 +2,35 @@ import ArgumentParser
 import Foundation
 import Git
 import PipelineEngine
-import PipelineHook
 
-/// The slow half of the post-receive hook. `git-pipeline-hook` (what the shim runs) records pushes
-/// from the store's definition cache; when a pushed revision has a definition it has not seen, it
-/// runs this, which parses the new definitions into the cache and hands back to it.
+/// The post-receive hook's slow way: `git-pipeline-hook` runs this when no runner answered it.
+/// It records the push itself (parsing new definitions), starts a runner, and says what it did.
 struct Hook: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Internal: parse pushed definitions for git-pipeline-hook.",
+    static let configuration = CommandConfiguration(abstract: "Internal: record a push (post-receive input on stdin).",
                                                     shouldDisplay: false)
 
     @Argument var name: String
 
-    func run() throws { Self.run(name: name) }
-
-    static func run(name: String) {
+    func run() throws {
         let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        let hook = (ProcessLauncher.currentExecutable as NSString).deletingLastPathComponent + "/git-pipeline-hook"
+        var lines: [String] = []
         do {
-            guard name == "post-receive" else { throw Failure(message: "unknown hook \(name)") }
+            guard name == "post-receive" else { throw Failure(message: "unknown hook \(name)", code: 2) }
             let path = absolute(ProcessInfo.processInfo.environment["GIT_DIR"] ?? FileManager.default.currentDirectoryPath)
             let layout = StateLayout(gitDirectory: try Repository(path: path).gitDirectory)
-            try DefinitionCache.warm(layout: layout, updates: RefUpdate.parse(input).updates)
-            var environment = ProcessLauncher.cleanEnvironment()
-            environment["GIT_DIR"] = layout.gitDirectory
-            environment[HookMain.parsedMarker] = "1"
-            execWithInput(hook, ["post-receive"], input: input, environment: environment)
-            print("git-pipeline: error: cannot run \(hook); reinstall git-pipeline (both binaries side by side)")
+            guard layout.isInstalled else {
+                print("git-pipeline: not installed in this repository (run `git pipeline install`); nothing recorded")
+                return
+            }
+            let environment = ProcessInfo.processInfo.environment
+            let pusher = environment["GL_USER"] ?? environment["USER"] ?? environment["LOGNAME"] ?? "unknown"
+            let result = PushHandler(layout: layout).handle(input: input, pusher: pusher)
+            lines = result.lines
+            if result.executions > 0 { try Runner.startInBackground(layout) }
         } catch {
-            print("git-pipeline: error: \(error) — the push went through; run `git pipeline doctor` on the server")
+            lines.append("git-pipeline: error: \(error) — the push went through; run `git pipeline doctor` on the server")
         }
+        if !lines.isEmpty { print(lines.joined(separator: "\n")) }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HookClient
 import PipelineHook
 
 /// How a child process ended.
@@ -77,5 +78,5 @@ public enum ProcessLauncher {
     public static func cleanEnvironment() -> [String: String] { Spawn.cleanEnvironment() }
 
     /// The absolute path of the running executable.
-    public static var currentExecutable: String { currentExecutablePath() }
+    public static var currentExecutable: String { HookClient.currentExecutablePath() }
 }

@@ -49,19 +49,25 @@ public final class Runner: @unchecked Sendable {
         }
         log("runner \(getpid()) started")
         try recover(log: log)
+        let active = self.active
+        let service = HookService(layout: layout) { active.kick() }
+        if !service.start() { log("cannot listen on \(service.socketPath); pushes are recorded by the hook itself") }
+        defer { service.stop() }
         var idleSince = now()
         while true {
             let started = try startWaiting(log: log)
             if started > 0 || active.count > 0 { idleSince = now() }
             if active.count == 0 && now() - idleSince >= settings.runnerIdleSeconds {
-                // Release first, then look once more: a hook that recorded work while we held the
-                // lock saw us running and started nobody, so that work must be seen here.
+                // Stop answering hooks, release, then look once more: a hook that recorded work
+                // while we held the lock saw us running and started nobody, so that work must be seen here.
+                service.stop()
                 releaseLock()
                 if try waitingExecutions().isEmpty {
                     log("runner \(getpid()) idle; exiting")
                     return
                 }
                 guard acquireLock() else { return }  // a new runner took over
+                _ = service.start()
                 idleSince = now()
             }
             // Sleep up to 100 ms, but wake as soon as an execution ends: the next one of its
@@ -150,6 +156,8 @@ final class ActiveExecutions: @unchecked Sendable {
     func hasPipeline(_ name: String) -> Bool { lock.withLock { pipelines.values.contains(name) } }
     func insert(_ id: String, pipeline: String) { lock.withLock { pipelines[id] = pipeline } }
     func remove(_ id: String) { lock.withLock { _ = pipelines.removeValue(forKey: id); finished = true } }
-    /// True once after any execution ended.
+    /// Wakes the loop (a push was recorded, or an execution ended).
+    func kick() { lock.withLock { finished = true } }
+    /// True once after any execution ended or a kick.
     func takeFinished() -> Bool { lock.withLock { defer { finished = false }; return finished } }
 }

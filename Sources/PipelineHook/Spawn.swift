@@ -1,3 +1,4 @@
+import HookClient
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -71,16 +72,7 @@ public enum Spawn {
     /// The process environment without the variables git sets for hooks, which would point an
     /// action's own git commands at the server's repository.
     public static func cleanEnvironment() -> [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "="), !text.hasPrefix("GIT_") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return result
+        HookClient.currentEnvironment().filter { !$0.key.hasPrefix("GIT_") }
     }
 }
 

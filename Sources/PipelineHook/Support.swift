@@ -40,17 +40,3 @@ public func jsonQuote(_ text: String) -> String {
 public func jsonObject(_ pairs: [String: String]) -> String {
     "{" + pairs.keys.sorted().map { jsonQuote($0) + ":" + jsonQuote(pairs[$0]!) }.joined(separator: ",") + "}"
 }
-
-/// The absolute path of the running executable.
-public func currentExecutablePath() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    guard count > 0 else { return CommandLine.arguments[0] }
-    return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
-/// The folder part of a path.
-public func parentFolder(_ path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return "." }
-    return slash == path.startIndex ? "/" : String(path[..<slash])
-}

@@ -1,3 +1,3 @@
-import PipelineHook
+import HookClient
 
-HookMain.run()
+HookClient.run()
