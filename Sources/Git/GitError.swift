@@ -40,4 +40,14 @@ extension Repository {
     /// Runs libgit2's one-time global initialisation now (it is otherwise done on first use), so a
     /// caller can do it on another thread while it does other work.
     public static func initializeLibrary() { ensureInitialised() }
+
+    /// Caps what libgit2 keeps in memory for this process: pack data mapped at once and the object
+    /// cache. Mapped pack windows count as resident memory once read, and libgit2's defaults
+    /// (8 GiB mapped, 256 MiB cache) would let a large repository's packs fill it.
+    public static func limitMemory(mappedPackBytes: Int, windowBytes: Int, cacheBytes: Int) {
+        ensureInitialised()
+        _ = cgit2_set_mwindow_size(windowBytes)
+        _ = cgit2_set_mwindow_mapped_limit(mappedPackBytes)
+        _ = cgit2_set_cache_max_size(cacheBytes)
+    }
 }

@@ -8,7 +8,7 @@ import Git
 public struct SourceArchiver {
     public let gitDirectory: String
     /// Entries compressed per batch; bounds the memory held at once to about this many blobs.
-    var batchSize = 128
+    var batchSize = 32
 
     public init(gitDirectory: String) { self.gitDirectory = gitDirectory }
 
@@ -20,6 +20,7 @@ public struct SourceArchiver {
 
     /// Writes the zip of `tree` to `path`; returns its SHA-256. `log` hears of skipped submodules.
     public func write(tree: ObjectID, to path: String, log: (String) -> Void = { _ in }) throws -> String {
+        Repository.limitMemory(mappedPackBytes: 4 << 20, windowBytes: 1 << 20, cacheBytes: 1 << 20)
         let repository = try Repository(path: gitDirectory)
         var items: [Item] = []
         try repository.walk(tree: tree) { path, entry in
@@ -34,17 +35,18 @@ public struct SourceArchiver {
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         // One repository handle per worker: libgit2 handles are never used by two threads at once.
         let repositories = try (0..<workers).map { _ in try Repository(path: gitDirectory) }
+        let deflaters = (0..<workers).map { _ in Deflater() }
         var start = 0
         while start < items.count {
             let batch = Array(items[start..<min(start + batchSize, items.count)])
-            let prepared = try prepare(batch, repositories: repositories)
+            let prepared = try prepare(batch, repositories: repositories, deflaters: deflaters)
             for entry in prepared { try writer.add(entry) }
             start += batch.count
         }
         return try writer.finish()
     }
 
-    private func prepare(_ batch: [Item], repositories: [Repository]) throws -> [PreparedZipEntry] {
+    private func prepare(_ batch: [Item], repositories: [Repository], deflaters: [Deflater]) throws -> [PreparedZipEntry] {
         var results = [PreparedZipEntry?](repeating: nil, count: batch.count)
         var failures = [(any Error)?](repeating: nil, count: repositories.count)
         results.withUnsafeMutableBufferPointer { out in
@@ -55,7 +57,7 @@ public struct SourceArchiver {
                     while index < batch.count {
                         let item = batch[index]
                         do {
-                            out[index] = try Self.entry(for: item, repository: repository)
+                            out[index] = try Self.entry(for: item, repository: repository, deflater: deflaters[worker])
                         } catch {
                             errors[worker] = error
                             return
@@ -69,10 +71,10 @@ public struct SourceArchiver {
         return results.map { $0! }
     }
 
-    private static func entry(for item: Item, repository: Repository) throws -> PreparedZipEntry {
+    private static func entry(for item: Item, repository: Repository, deflater: Deflater) throws -> PreparedZipEntry {
         if item.mode == TreeEntry.treeMode { return .directory(path: item.path) }
         // git records only 644, 755 and symlinks; that is what the zip carries.
         let mode: UInt32 = item.mode == 0o120000 ? 0o120777 : (item.mode == 0o100755 ? 0o100755 : 0o100644)
-        return try repository.withBlob(item.id) { PreparedZipEntry.file(path: item.path, mode: mode, bytes: $0) }
+        return try repository.withBlob(item.id) { PreparedZipEntry.file(path: item.path, mode: mode, bytes: $0, deflater: deflater) }
     }
 }

@@ -74,11 +74,11 @@ struct PreparedZipEntry {
     var isDirectory: Bool { mode & 0o170000 == 0o040000 }
 
     /// Deflates `bytes` (raw deflate, zlib's default level), keeping them stored when that is smaller,
-    /// as `git archive` does.
-    static func file(path: String, mode: UInt32, bytes: UnsafeRawBufferPointer) -> PreparedZipEntry {
+    /// as `git archive` does. A `deflater` per thread saves zlib's setup for every file.
+    static func file(path: String, mode: UInt32, bytes: UnsafeRawBufferPointer, deflater: Deflater? = nil) -> PreparedZipEntry {
         let crc = UInt32(truncatingIfNeeded: crc32(0, bytes.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
         var entry = PreparedZipEntry(path: path, mode: mode, method: 0, crc: crc, uncompressedSize: UInt64(bytes.count), data: [])
-        if bytes.count > 0, mode & 0o170000 == 0o100000, let deflated = deflateRaw(bytes), deflated.count < bytes.count {
+        if bytes.count > 0, mode & 0o170000 == 0o100000, let deflated = (deflater ?? Deflater()).deflate(bytes), deflated.count < bytes.count {
             entry.method = 8
             entry.data = deflated
         } else {
@@ -90,11 +90,22 @@ struct PreparedZipEntry {
     static func directory(path: String) -> PreparedZipEntry {
         PreparedZipEntry(path: path.hasSuffix("/") ? path : path + "/", mode: 0o040755, method: 0, crc: 0, uncompressedSize: 0, data: [])
     }
+}
 
-    private static func deflateRaw(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
-        var stream = z_stream()
-        guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
-        defer { deflateEnd(&stream) }
+/// A raw-deflate stream (zlib's default level) reused from file to file with deflateReset, which
+/// costs far less than a new deflateInit for each of thousands of small files. One per thread.
+final class Deflater {
+    private var stream = z_stream()
+    private let ready: Bool
+
+    init() {
+        ready = deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
+    }
+
+    deinit { if ready { deflateEnd(&stream) } }
+
+    func deflate(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard ready, deflateReset(&stream) == Z_OK else { return nil }
         let bound = Int(deflateBound(&stream, uLong(input.count)))
         var output = [UInt8](repeating: 0, count: bound)
         let produced: Int? = output.withUnsafeMutableBytes { out in
@@ -102,7 +113,7 @@ struct PreparedZipEntry {
             stream.avail_in = uInt(input.count)
             stream.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
             stream.avail_out = uInt(bound)
-            guard deflate(&stream, Z_FINISH) == Z_STREAM_END else { return nil }
+            guard CZlib.deflate(&stream, Z_FINISH) == Z_STREAM_END else { return nil }
             return Int(stream.total_out)
         }
         guard let produced else { return nil }
