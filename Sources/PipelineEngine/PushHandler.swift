@@ -44,14 +44,14 @@ public struct PushHandler {
 /// reaches it.
 final class HookService: @unchecked Sendable {
     let layout: StateLayout
-    let onRecorded: @Sendable () -> Void
+    let onRecorded: @Sendable (Int) -> Void
     private var listener: Int32 = -1
     /// Held while a request is handled, so that stop() never cuts an answer in half.
     private let busy = NSLock()
 
     var socketPath: String { layout.root + "/hook.sock" }
 
-    init(layout: StateLayout, onRecorded: @escaping @Sendable () -> Void) {
+    init(layout: StateLayout, onRecorded: @escaping @Sendable (Int) -> Void) {
         self.layout = layout
         self.onRecorded = onRecorded
     }
@@ -136,6 +136,6 @@ final class HookService: @unchecked Sendable {
             if n < 0 { if errno == EINTR { continue }; break }
             sent += n
         }
-        if result.executions > 0 { onRecorded() }
+        if result.executions > 0 { onRecorded(result.executions) }
     }
 }

@@ -50,7 +50,10 @@ public final class Runner: @unchecked Sendable {
         log("runner \(getpid()) started")
         try recover(log: log)
         let active = self.active
-        let service = HookService(layout: layout) { active.kick() }
+        let service = HookService(layout: layout) { count in
+            log("hook service recorded \(count) execution\(count == 1 ? "" : "s") of a push")
+            active.kick()
+        }
         if !service.start() { log("cannot listen on \(service.socketPath); pushes are recorded by the hook itself") }
         defer { service.stop() }
         var idleSince = now()

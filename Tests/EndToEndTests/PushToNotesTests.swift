@@ -226,6 +226,30 @@ final class PushToNotesTests: XCTestCase {
         XCTAssertEqual(FileManager.default.contents(atPath: ours), FileManager.default.contents(atPath: again))
     }
 
+    func testALiveRunnerRecordsThePushForTheHook() throws {
+        let box = try Sandbox()
+        try box.git(["config", "pipeline.runnerIdleSeconds", "30"], in: box.server)
+        let first = try box.commit("one", files: [".pipeline.yml": Self.twoStages])
+        XCTAssertTrue(try box.push().stderr.contains("app #1 queued"))  // no runner yet: the slow way
+        _ = try box.waitForNote(first)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: box.server + "/pipeline/hook.sock"))
+        let second = try box.commit("two")
+        let push = try box.push()
+        XCTAssertTrue(push.stderr.contains("remote: git-pipeline: app #2 queued for main@\(second.prefix(7))"), push.stderr)
+        XCTAssertTrue(try box.waitForNote(second).hasPrefix("app #2 Succeeded"))
+        let log = try String(contentsOfFile: box.server + "/pipeline/runner.log", encoding: .utf8)
+        XCTAssertTrue(log.contains("hook service recorded 1 execution of a push"), log)
+        // A push with a new definition, answered by the runner, which parses it first.
+        let third = try box.commit("three", files: [".pipelines/extra.yml": Self.twoStages.replacingOccurrences(of: "name: app", with: "name: extra")])
+        let push3 = try box.push()
+        XCTAssertTrue(push3.stderr.contains("app #3 queued") && push3.stderr.contains("extra #1 queued"), push3.stderr)
+        XCTAssertTrue(try box.waitForNote(third, blocks: 2).contains("extra #1 Succeeded"))
+        try box.git(["config", "pipeline.runnerIdleSeconds", "1"], in: box.server)
+        // The runner reads its idle time at start: stop it so the sandbox can go.
+        let pids = try box.run("pgrep", ["-f", "runner --git-dir \(box.server)"], allowFailure: true).stdout.split(separator: "\n")
+        for pid in pids { kill(pid_t(pid)!, SIGTERM) }
+    }
+
     func testExistingPostReceiveHookStillRuns() throws {
         let box = try Sandbox(install: false)
         let marker = box.root + "/old-hook-ran"
