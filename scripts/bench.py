@@ -84,17 +84,20 @@ def push_repo(name, install):
     run(["git", "push", "-q", "origin", "main"], cwd=clone)
     return clone
 
+def timed_push(clone, label):
+    """Commits a one-line change in `clone` and returns the wall seconds of pushing it."""
+    with open(os.path.join(clone, "file.txt"), "w") as f:
+        f.write(label + "\n")
+    run(["git", "add", "-A"], cwd=clone)
+    run(["git", "commit", "-q", "-m", label], cwd=clone)
+    return timed(["git", "push", "-q", "origin", "main"], cwd=clone)[0]
+
 def bench_push():
     ours, plain = push_repo("ours", True), push_repo("plain", False)
     times = {ours: [], plain: []}
     for i in range(pushes):
         for clone in ([ours, plain] if i % 2 == 0 else [plain, ours]):
-            with open(os.path.join(clone, "file.txt"), "w") as f:
-                f.write("change %d\n" % i)
-            run(["git", "add", "-A"], cwd=clone)
-            run(["git", "commit", "-q", "-m", "change %d" % i], cwd=clone)
-            elapsed, _ = timed(["git", "push", "-q", "origin", "main"], cwd=clone)
-            times[clone].append(elapsed)
+            times[clone].append(timed_push(clone, "change %d" % i))
     ours_ms, plain_ms = statistics.median(times[ours]) * 1000, statistics.median(times[plain]) * 1000
     print("hook_push_ms=%.1f" % ours_ms)
     print("plain_push_ms=%.1f" % plain_ms)
@@ -109,12 +112,7 @@ def bench_push():
             deadline = time.time() + 30
             while runner_alive(server) and time.time() < deadline:
                 time.sleep(0.05)
-            with open(os.path.join(clone, "file.txt"), "w") as f:
-                f.write("cold %d\n" % i)
-            run(["git", "add", "-A"], cwd=clone)
-            run(["git", "commit", "-q", "-m", "cold %d" % i], cwd=clone)
-            elapsed, _ = timed(["git", "push", "-q", "origin", "main"], cwd=clone)
-            cold[clone].append(elapsed)
+            cold[clone].append(timed_push(clone, "cold %d" % i))
     cold_ms, cold_plain_ms = statistics.median(cold[ours]) * 1000, statistics.median(cold[plain]) * 1000
     print("hook_push_cold_ms=%.1f" % cold_ms)
     print("hook_push_cold_ratio=%.2f" % (cold_ms / cold_plain_ms))

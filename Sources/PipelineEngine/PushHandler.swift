@@ -59,14 +59,7 @@ final class HookService: @unchecked Sendable {
     /// Starts listening on a thread of its own; false when the socket cannot be made (the hook then
     /// records pushes itself, only slower).
     func start() -> Bool {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(socketPath.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index] = byte }
-            raw[bytes.count] = 0
-        }
+        guard var address = unixSocketAddress(socketPath) else { return false }
         unlink(socketPath)  // a stale socket of a runner that died; we hold the runner lock
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
@@ -129,13 +122,7 @@ final class HookService: @unchecked Sendable {
         guard text.hasPrefix("pusher "), let newline = text.firstIndex(of: "\n") else { return }
         let pusher = String(text[text.index(text.startIndex, offsetBy: 7)..<newline])
         let result = PushHandler(layout: layout).handle(input: String(text[text.index(after: newline)...]), pusher: pusher)
-        let reply = Array((result.lines.map { $0 + "\n" }.joined() + HookClient.endOfAnswer + "\n").utf8)
-        var sent = 0
-        while sent < reply.count {
-            let n = reply.withUnsafeBytes { send(client, $0.baseAddress! + sent, reply.count - sent, Int32(MSG_NOSIGNAL)) }
-            if n < 0 { if errno == EINTR { continue }; break }
-            sent += n
-        }
+        _ = sendAll(client, Array((result.lines.map { $0 + "\n" }.joined() + HookClient.endOfAnswer + "\n").utf8))
         if result.executions > 0 { onRecorded(result.executions) }
     }
 }
