@@ -82,20 +82,10 @@ struct Archive: ParsableCommand {
     @Option(name: .shortAndLong, help: "The zip file to write (default: standard output).") var output: String?
 
     func run() throws {
-        let gitDirectory = try repository.gitDirectory()
-        let repo = try Repository(path: gitDirectory)
-        let commit = try attempt("resolve \(revision)") { try repo.resolveCommit(revision) }
-        let tree = try repo.commit(commit).tree
-        let archiver = SourceArchiver(gitDirectory: gitDirectory)
-        if let output {
-            let digest = try attempt("write \(output)") { try archiver.write(tree: tree, to: absolute(output)) { FileHandle.standardError.write(Data("git-pipeline: \($0)\n".utf8)) } }
-            FileHandle.standardError.write(Data("sha256:\(digest)  \(output)\n".utf8))
-        } else {
-            let temporary = NSTemporaryDirectory() + "/git-pipeline-archive-\(getpid()).zip"
-            defer { unlink(temporary) }
-            _ = try attempt("write the archive") { try archiver.write(tree: tree, to: temporary) { FileHandle.standardError.write(Data("git-pipeline: \($0)\n".utf8)) } }
-            guard let data = FileManager.default.contents(atPath: temporary) else { throw Failure(message: "cannot read \(temporary)") }
-            FileHandle.standardOutput.write(data)
+        let archiver = SourceArchiver(gitDirectory: try repository.gitDirectory())
+        let digest = try attempt("archive \(revision)") {
+            try archiver.archive(revision: revision, output: output.map(absolute)) { FileHandle.standardError.write(Data("git-pipeline: \($0)\n".utf8)) }
         }
+        FileHandle.standardError.write(Data("sha256:\(digest)\(output.map { "  " + $0 } ?? "")\n".utf8))
     }
 }

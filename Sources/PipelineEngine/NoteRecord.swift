@@ -76,7 +76,7 @@ public enum NoteRenderer {
 
     static func block(_ r: NoteRecord, notesName: String) -> String {
         let started = r.startTime.replacingOccurrences(of: "T", with: " ").prefix(16) + " UTC"
-        var lines = ["\(r.label) \(r.status)  \(shortRef(r.ref))  \(duration(r.durationSeconds ?? 0, precise: false))  \(started)"]
+        var lines = ["\(r.label) \(r.status)  \(shortRefName(r.ref))  \(duration(r.durationSeconds ?? 0, precise: false))  \(started)"]
         if let error = r.definitionError {
             lines += error.split(separator: "\n").map { "  " + $0 }
             lines.append("  fix \(r.definitionPath) and push again; `git pipeline lint \(r.definitionPath)` checks it locally")
@@ -113,10 +113,6 @@ public enum NoteRenderer {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func shortRef(_ ref: String) -> String {
-        for prefix in ["refs/heads/", "refs/tags/"] where ref.hasPrefix(prefix) { return String(ref.dropFirst(prefix.count)) }
-        return ref
-    }
 
     /// `0.1s`, `35.0s` (precise) or `41s`; `2m05s`, `1h02m` when longer.
     static func duration(_ seconds: Double, precise: Bool) -> String {

@@ -31,8 +31,6 @@ public enum ProcessLauncher {
         public var environment: [String: String]
         /// Output (stdout and stderr) is appended here; nil: /dev/null.
         public var logPath: String?
-        /// A new session instead of only a new process group (for the detached runner).
-        public var newSession = false
 
         public init(executable: String, arguments: [String], environment: [String: String], logPath: String? = nil) {
             self.executable = executable
@@ -44,7 +42,7 @@ public enum ProcessLauncher {
 
     /// Spawns the process and returns its pid, which is also its process group id.
     public static func spawn(_ spec: Spec) throws -> pid_t {
-        try Spawn.spawn(spec.executable, spec.arguments, environment: spec.environment, logPath: spec.logPath, newSession: spec.newSession)
+        try Spawn.spawn(spec.executable, spec.arguments, environment: spec.environment, logPath: spec.logPath, newSession: false)
     }
 
     /// Waits for `pid` without blocking the caller's thread.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PipelineTriggers
 
 /// A pipeline execution as the store keeps it. `status` uses CodePipeline's words; `claimedBy` is
 /// the pid of the runner working on it (nil: waiting for a runner).
@@ -28,10 +29,7 @@ public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Send
     public var claimedBy: Int?
 
     /// `main` for `refs/heads/main`, `v1.0` for `refs/tags/v1.0`.
-    public var refShortName: String {
-        for prefix in ["refs/heads/", "refs/tags/"] where ref.hasPrefix(prefix) { return String(ref.dropFirst(prefix.count)) }
-        return ref
-    }
+    public var refShortName: String { shortRefName(ref) }
 
     public var label: String { "\(pipeline) #\(number)" }
     public var isTerminal: Bool { ExecutionStatus.terminal.contains(status) }

@@ -46,6 +46,21 @@ public struct SourceArchiver {
         return try writer.finish()
     }
 
+    /// `git pipeline archive`: the SourceArtifact of `revision` written to `output` (nil: standard
+    /// output), byte for byte what the Source action stores. Returns its SHA-256.
+    public func archive(revision: String, output: String?, log: (String) -> Void) throws -> String {
+        let repository = try Repository(path: gitDirectory)
+        let tree = try repository.commit(try repository.resolveCommit(revision)).tree
+        guard output == nil else { return try write(tree: tree, to: output!, log: log) }
+        let temporary = NSTemporaryDirectory() + "/git-pipeline-archive-\(getpid()).zip"
+        defer { unlink(temporary) }
+        let digest = try write(tree: tree, to: temporary, log: log)
+        guard let input = FileHandle(forReadingAtPath: temporary) else { throw ZipError(path: temporary, message: "cannot read") }
+        defer { try? input.close() }
+        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty { FileHandle.standardOutput.write(chunk) }
+        return digest
+    }
+
     private func prepare(_ batch: [Item], repositories: [Repository], deflaters: [Deflater]) throws -> [PreparedZipEntry] {
         var results = [PreparedZipEntry?](repeating: nil, count: batch.count)
         var failures = [(any Error)?](repeating: nil, count: repositories.count)

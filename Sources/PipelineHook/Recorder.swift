@@ -33,10 +33,7 @@ public struct RefUpdate: Sendable, Equatable {
     /// Branch and tag pushes trigger; deletions and other refs (notes, …) do not.
     public var triggers: Bool { !new.isZero && (ref.hasPrefix("refs/heads/") || ref.hasPrefix("refs/tags/")) }
     public var isBranch: Bool { ref.hasPrefix("refs/heads/") }
-    public var shortName: String {
-        for prefix in ["refs/heads/", "refs/tags/"] where ref.hasPrefix(prefix) { return String(ref.dropFirst(prefix.count)) }
-        return ref
-    }
+    public var shortName: String { shortRefName(ref) }
 }
 
 /// Where definitions live in a revision (SPEC §3): `.pipeline.yml` and `.pipelines/*.yml`.

@@ -1,3 +1,9 @@
+/// `main` for `refs/heads/main`, `v1.0` for `refs/tags/v1.0`; other refs unchanged.
+public func shortRefName(_ ref: String) -> String {
+    for prefix in ["refs/heads/", "refs/tags/"] where ref.hasPrefix(prefix) { return String(ref.dropFirst(prefix.count)) }
+    return ref
+}
+
 /// CodePipeline V2's trigger (gitConfiguration push filters). Foundation-free: the post-receive
 /// hook evaluates these on every push and must start in a few milliseconds.
 public struct Trigger: Sendable, Codable, Equatable {

@@ -117,6 +117,9 @@ final class PushToNotesTests: XCTestCase {
         XCTAssertEqual(summaries.map { $0["status"] as? String }, ["Succeeded", "Succeeded"])
         XCTAssertEqual(Set(summaries.compactMap { ($0["trigger"] as? [String: Any])?["triggerDetail"] as? String }.map { $0.contains("refs/heads/feature") }), [true, false])
         XCTAssertTrue(try box.note(first).hasPrefix("app #2 Succeeded  feature"), "the note shows the latest execution on the commit")
+        // Both built the same tree: it was zipped once.
+        XCTAssertTrue(try box.pipeline(["logs", "app#1", "--action", "Source"]).stdout.contains("Source: wrote sha256:"))
+        XCTAssertTrue(try box.pipeline(["logs", "app#2", "--action", "Source"]).stdout.contains("tree already zipped; reusing sha256:"))
     }
 
     func testTagPushTriggersTagFilteredPipelineOnly() throws {
