@@ -20,8 +20,13 @@ public struct GitPipeline: AsyncParsableCommand {
 
     public init() {}
 
-    /// Runs the command line and exits with SPEC §8's codes.
+    /// Runs the command line and exits with SPEC §8's codes. The hook's slow way skips the argument
+    /// parser and the async runtime: a push waits for it.
     public static func main(_ arguments: [String]) -> Never {
+        if arguments == ["hook", "post-receive"] {
+            Hook.postReceive()
+            Foundation.exit(0)
+        }
         Task { await run(arguments) }
         dispatchMain()
     }

@@ -12,10 +12,15 @@ struct Hook: ParsableCommand {
     @Argument var name: String
 
     func run() throws {
+        guard name == "post-receive" else { throw Failure(message: "unknown hook \(name)", code: 2) }
+        Self.postReceive()
+    }
+
+    /// Records the push on stdin and prints what happened; never fails (a push is never blocked).
+    static func postReceive() {
         let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         var lines: [String] = []
         do {
-            guard name == "post-receive" else { throw Failure(message: "unknown hook \(name)", code: 2) }
             let path = absolute(ProcessInfo.processInfo.environment["GIT_DIR"] ?? FileManager.default.currentDirectoryPath)
             let layout = StateLayout(gitDirectory: try Repository(path: path).gitDirectory)
             guard layout.isInstalled else {
