@@ -57,20 +57,38 @@ public enum ProcessLauncher {
         }
     }
 
-    /// TERM to the whole group, then KILL after `grace` seconds if any member is still there.
+    /// TERM to the whole group, then KILL after `grace` seconds if any member is still running.
     public static func terminateGroup(_ group: pid_t, grace: Double) {
         guard group > 1 else { return }
         kill(-group, SIGTERM)
         let deadline = Date().addingTimeInterval(grace)
         while Date() < deadline {
-            if kill(-group, 0) != 0 { return }
+            if !groupAlive(group) { return }
             usleep(50_000)
         }
         kill(-group, SIGKILL)
     }
 
-    /// True when some process of the group is still alive.
-    public static func groupAlive(_ group: pid_t) -> Bool { group > 1 && kill(-group, 0) == 0 }
+    /// True when some process of the group is still running. Zombies do not count: `kill(-group, 0)`
+    /// would, and an orphan waits as a zombie until an init that reaps late gets to it.
+    public static func groupAlive(_ group: pid_t) -> Bool {
+        guard group > 1, kill(-group, 0) == 0 else { return false }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
+        for entry in entries where entry.first?.isNumber == true {
+            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // After "pid (comm)": state, ppid, pgrp, ...
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 2, fields[0] != "Z", Int32(fields[2]) == group { return true }
+        }
+        return false
+    }
+
+    /// True when the process exists and is not a zombie.
+    public static func isRunning(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
 
     /// The environment for children, without git's hook variables (see Spawn.cleanEnvironment).
     public static func cleanEnvironment() -> [String: String] { Spawn.cleanEnvironment() }
