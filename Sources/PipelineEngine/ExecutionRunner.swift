@@ -10,6 +10,7 @@ struct ExecutionRunner {
     let settings: PipelineSettings
     let store: Store
     let notes: NotesWriter
+    let scheduler: StageScheduler
     let now: @Sendable () -> Double
 
     func run() async {
@@ -38,7 +39,14 @@ struct ExecutionRunner {
         try notes.update(executionId: executionId)
 
         var artifacts = try Dictionary(store.artifacts(of: executionId).map { ($0.name, $0.digest) }, uniquingKeysWith: { $1 })
+        let mode = ExecutionMode(rawValue: execution.executionMode) ?? .superseded
         for (index, stage) in declaration.stages.enumerated() {
+            guard try await enter(stage.name, execution: execution, mode: mode) else {
+                try finish(status: ExecutionStatus.superseded, summary: "superseded by a newer execution while it waited to enter \(stage.name)")
+                return
+            }
+            // The stage is ours until it ends, whatever way it ends.
+            defer { Task { await scheduler.leave(pipeline: execution.pipeline, stage: stage.name, executionId: executionId) } }
             try setStage(stage.name, index: index, status: ExecutionStatus.inProgress, execution: execution)
             var stageFailed = false
             for group in stage.runOrderGroups {
@@ -65,6 +73,14 @@ struct ExecutionRunner {
             }
         }
         try finish(status: ExecutionStatus.succeeded, summary: nil)
+    }
+
+    /// Waits at the stage's entrance (recorded in the store, so `status` shows it), then enters.
+    private func enter(_ stage: String, execution: ExecutionRecord, mode: ExecutionMode) async throws -> Bool {
+        try store.write { db in try db.execute(sql: "UPDATE executions SET waitingStage = ? WHERE id = ?", arguments: [stage, executionId]) }
+        let entered = await scheduler.enter(pipeline: execution.pipeline, stage: stage, executionId: executionId, number: execution.number, mode: mode)
+        try store.write { db in try db.execute(sql: "UPDATE executions SET waitingStage = NULL WHERE id = ?", arguments: [executionId]) }
+        return entered
     }
 
     private func setStage(_ name: String, index: Int, status: String, execution: ExecutionRecord) throws {

@@ -27,6 +27,8 @@ public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Send
     public var startedAt: Double?
     public var endedAt: Double?
     public var claimedBy: Int?
+    /// The stage this execution waits to enter, while another holds it.
+    public var waitingStage: String?
 
     /// `main` for `refs/heads/main`, `v1.0` for `refs/tags/v1.0`.
     public var refShortName: String { shortRefName(ref) }

@@ -13,6 +13,7 @@ public final class Runner: @unchecked Sendable {
     let now: @Sendable () -> Double
     private var lockDescriptor: Int32 = -1
     private let active = ActiveExecutions()
+    private let scheduler = StageScheduler()
 
     public init(layout: StateLayout, settings: PipelineSettings, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         self.layout = layout
@@ -86,11 +87,11 @@ public final class Runner: @unchecked Sendable {
         }
     }
 
-    /// Claims and starts waiting executions. Executions of one pipeline run one after another, in
-    /// arrival order; different pipelines run side by side.
+    /// Claims and starts waiting executions, oldest first; the stage scheduler decides who enters
+    /// which stage when.
     private func startWaiting(log: @escaping (String) -> Void) throws -> Int {
         var started = 0
-        for execution in try waitingExecutions() where !active.hasPipeline(execution.pipeline) {
+        for execution in try waitingExecutions() {
             let claimed = try store.write { db -> Bool in
                 try db.execute(sql: "UPDATE executions SET claimedBy = ? WHERE id = ? AND claimedBy IS NULL", arguments: [Int(getpid()), execution.id])
                 return db.changesCount == 1
@@ -99,7 +100,8 @@ public final class Runner: @unchecked Sendable {
             started += 1
             active.insert(execution.id, pipeline: execution.pipeline)
             log("starting \(execution.label) (\(execution.id)) for \(execution.ref)@\(execution.sourceRevision.prefix(7))")
-            let runner = ExecutionRunner(executionId: execution.id, layout: layout, settings: settings, store: store, notes: notes, now: now)
+            let runner = ExecutionRunner(executionId: execution.id, layout: layout, settings: settings, store: store, notes: notes,
+                                         scheduler: scheduler, now: now)
             let active = self.active
             Task.detached {
                 await runner.run()

@@ -105,6 +105,10 @@ public final class Store: @unchecked Sendable {
                     PRIMARY KEY (blob, path));
                 """)
         }
+        migrator.registerMigration("v3 stage entrances") { db in
+            // The stage an execution waits to enter (its lock held by another), NULL otherwise.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN waitingStage TEXT")
+        }
         return migrator
     }
 
