@@ -89,3 +89,27 @@ struct Archive: ParsableCommand {
         FileHandle.standardError.write(Data("sha256:\(digest)\(output.map { "  " + $0 } ?? "")\n".utf8))
     }
 }
+
+struct Events: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print state-change events (CodePipeline's EventBridge events), oldest first.")
+
+    @OptionGroup var repository: RepositoryOptions
+    @Flag(help: "Keep printing new events as they happen.") var follow = false
+    @Flag(help: "One EventBridge event (JSON) per line.") var json = false
+
+    func run() throws {
+        let layout = try repository.installedLayout()
+        let reports = Reports(layout: layout, store: try Store(path: layout.database))
+        var last: Int64 = 0
+        while true {
+            for event in try attempt("events", { try reports.events(after: last) }) {
+                print(json ? Reports.eventJSON(event) : reports.eventText(event))
+                last = event.id ?? last
+            }
+            guard follow else { return }
+            fflush(stdout)
+            usleep(300_000)
+        }
+    }
+}

@@ -118,7 +118,7 @@ public struct Reports {
             try? JSONDecoder().decode(PipelineDeclaration.self, from: Data($0.utf8))
         }
         let stageNames = try declaration?.stages.map(\.name) ?? (store.stages(of: latest.id).map(\.name))
-        let waiting = executions.filter { $0.status == ExecutionStatus.inProgress && $0.claimedBy == nil }
+        let inProgress = executions.filter { $0.status == ExecutionStatus.inProgress }
         var stageStates: [[String: Any]] = []
         for (index, name) in stageNames.enumerated() {
             let last = try store.read { db in
@@ -128,9 +128,9 @@ public struct Reports {
                     """, arguments: [pipeline, name])
             }
             var state: [String: Any] = ["stageName": name, "inboundTransitionState": ["enabled": true]]
-            if index == 0 {
-                state["inboundExecutions"] = waiting.map { ["pipelineExecutionId": $0.id, "status": $0.status, "pipelineExecutionNumber": $0.number] }
-            }
+            // Inbound: waiting at this stage's entrance (or, for the first, not picked up by a runner yet).
+            let inbound = inProgress.filter { $0.waitingStage == name || (index == 0 && $0.claimedBy == nil) }.sorted { $0.number < $1.number }
+            state["inboundExecutions"] = inbound.map { ["pipelineExecutionId": $0.id, "status": $0.status, "pipelineExecutionNumber": $0.number] }
             if let last {
                 let executionId: String = last["executionId"]
                 state["latestExecution"] = ["pipelineExecutionId": executionId, "status": last["status"] as String]
@@ -178,6 +178,36 @@ public struct Reports {
             out += "└" + String(repeating: "─", count: width - 2) + "┘\n"
         }
         return out
+    }
+
+    // MARK: events
+
+    /// Events after `afterId`, oldest first.
+    public func events(after afterId: Int64, limit: Int = 1000) throws -> [EventRecord] {
+        try store.read { db in
+            try EventRecord.filter(Column("id") > afterId).order(Column("id")).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// An event in EventBridge's envelope (`detail-type`, `source`, `time`, `detail`), one JSON line.
+    public static func eventJSON(_ event: EventRecord) -> String {
+        let detail = (try? JSONSerialization.jsonObject(with: Data(event.detail.utf8))) ?? [:]
+        let envelope: [String: Any] = [
+            "version": "0", "id": "\(event.id ?? 0)", "detail-type": event.detailType, "source": "aws.codepipeline",
+            "account": "local", "region": "local", "time": isoTime(event.time), "resources": [], "detail": detail,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// `time  pipeline #n  [stage [action]]  STATE` for people.
+    public func eventText(_ event: EventRecord) -> String {
+        let detail = ((try? JSONSerialization.jsonObject(with: Data(event.detail.utf8))) as? [String: Any]) ?? [:]
+        let number = (try? store.execution(id: event.executionId))?.map { " #\($0.number)" } ?? ""
+        var text = "\(isoTime(event.time))  \(detail["pipeline"] as? String ?? "?")\(number)"
+        if let stage = detail["stage"] as? String { text += "  \(stage)" }
+        if let action = detail["action"] as? String { text += "/\(action)" }
+        return text + "  \(detail["state"] as? String ?? "?")"
     }
 
     // MARK: logs

@@ -11,7 +11,7 @@ final class ExecutionModeTests: XCTestCase {
 
     /// Pushes three commits a second apart to a pipeline in `mode` and returns the executions'
     /// statuses by number and the spans each spent in Build (from the actions' own clock).
-    func runThree(_ mode: String) throws -> (statuses: [Int: String], spans: [Span]) {
+    func runThree(_ mode: String) throws -> (statuses: [Int: String], spans: [Span], stateAfterPushes: [String: Any]) {
         let box = try Sandbox()
         try box.git(["config", "pipeline.runnerIdleSeconds", "3"], in: box.server)
         let trace = box.root + "/build-trace"
@@ -34,6 +34,8 @@ final class ExecutionModeTests: XCTestCase {
             XCTAssertTrue(try box.push().stderr.contains("server #\(i) queued"))
             if i < 3 { sleep(1) }
         }
+        usleep(700_000)
+        let state = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["status", "server", "--json"]).stdout.utf8)) as! [String: Any]
         let summaries = try box.waitForExecutions(3, timeout: 90)
         var statuses: [Int: String] = [:]
         for summary in summaries { statuses[summary["pipelineExecutionNumber"] as! Int] = summary["status"] as? String }
@@ -50,18 +52,22 @@ final class ExecutionModeTests: XCTestCase {
             let end = lines.first { $0.hasPrefix("end \(number) ") }.map { Double($0.split(separator: " ")[2])! }
             spans.append(Span(number: number, start: Double(parts[2])!, end: end))
         }
-        return (statuses, spans.sorted { $0.start < $1.start })
+        return (statuses, spans.sorted { $0.start < $1.start }, state)
     }
 
     func testSupersededSkipsTheWaitingExecution() throws {
-        let (statuses, spans) = try runThree("SUPERSEDED")
+        let (statuses, spans, state) = try runThree("SUPERSEDED")
         XCTAssertEqual(statuses, [1: "Succeeded", 2: "Superseded", 3: "Succeeded"])
+        // While #1 held Build, #3 waited at its entrance (GetPipelineState's inboundExecutions).
+        let build = (state["stageStates"] as! [[String: Any]]).first { $0["stageName"] as? String == "Build" }!
+        XCTAssertEqual((build["inboundExecutions"] as? [[String: Any]])?.map { $0["pipelineExecutionNumber"] as? Int }, [3], "\(build)")
+        XCTAssertEqual((build["latestExecution"] as? [String: Any])?["status"] as? String, "InProgress")
         XCTAssertEqual(spans.map(\.number), [1, 3], "#2 must never enter Build")
         XCTAssertGreaterThanOrEqual(spans[1].start, try XCTUnwrap(spans[0].end), "#3 entered Build while #1 held it")
     }
 
     func testQueuedRunsAllInOrderOneAtATime() throws {
-        let (statuses, spans) = try runThree("QUEUED")
+        let (statuses, spans, _) = try runThree("QUEUED")
         XCTAssertEqual(statuses, [1: "Succeeded", 2: "Succeeded", 3: "Succeeded"])
         XCTAssertEqual(spans.map(\.number), [1, 2, 3])
         for (earlier, later) in zip(spans, spans.dropFirst()) {
@@ -70,7 +76,7 @@ final class ExecutionModeTests: XCTestCase {
     }
 
     func testParallelRunsSideBySide() throws {
-        let (statuses, spans) = try runThree("PARALLEL")
+        let (statuses, spans, _) = try runThree("PARALLEL")
         XCTAssertEqual(statuses, [1: "Succeeded", 2: "Succeeded", 3: "Succeeded"])
         XCTAssertEqual(spans.count, 3)
         let firstEnd = try XCTUnwrap(spans.first { $0.number == 1 }?.end)
