@@ -120,6 +120,21 @@ public struct PushRecorder {
         var commit: ObjectID
         var path: String
         var definition: CachedDefinition
+        var changedPathsBasis: String?
+    }
+
+    /// The files a push changed, for filePaths filters (SPEC §4): old..new; for a new ref, against
+    /// the merge base with the default branch (HEAD). Returns the paths and how they were found.
+    func changedPaths(_ update: RefUpdate, commit: ObjectID) throws -> (paths: [String], basis: String) {
+        if !update.old.isZero, let old = try? repository.peelToCommit(update.old) {
+            return (try repository.changedPaths(from: old, to: commit), "changes \(old.short)..\(commit.short)")
+        }
+        if let head = repository.headBranch(), head != update.ref, let tip = try repository.referenceTarget(head),
+           let base = try repository.mergeBase(tip, commit) {
+            return (try repository.changedPaths(from: base, to: commit),
+                    "new \(update.isBranch ? "branch" : "tag"): changes since the merge base \(base.short) with \(shortRefName(head))")
+        }
+        return (try repository.changedPaths(from: nil, to: commit), "new \(update.isBranch ? "branch" : "tag") with no merge base with HEAD: every file")
     }
 
     public func record(_ updates: [RefUpdate], pusher: String, now: Double = wallClock()) throws -> Outcome {
@@ -137,17 +152,21 @@ public struct PushRecorder {
             if files.isEmpty && update.isBranch {
                 lines.append("no .pipeline.yml or .pipelines/*.yml in \(update.shortName)@\(commit.short); nothing to run")
             }
+            var changed: (paths: [String], basis: String)?
             for file in files {
                 guard let definition = try CachedDefinition.load(database, blob: file.blob, path: file.path) else { return .needsParsing }
+                let filtersPaths = definition.filters.contains { $0.filePaths != nil }
+                if filtersPaths && changed == nil { changed = try changedPaths(update, commit: commit) }
                 if let error = definition.definitionError {
                     // An invalid definition cannot say what triggers it: it fails on branch pushes.
                     guard update.isBranch else { continue }
                     let all = error.split(separator: "\n")
                     lines.append(String(all.first ?? "invalid definition") + (all.count > 1 ? " (+\(all.count - 1) more)" : ""))
-                } else if !PushFilter.matches(definition.filters, ref: update.ref, changedPaths: nil) {
+                } else if !PushFilter.matches(definition.filters, ref: update.ref, changedPaths: changed?.paths) {
                     continue
                 }
-                pending.append(Pending(update: update, commit: commit, path: file.path, definition: definition))
+                pending.append(Pending(update: update, commit: commit, path: file.path, definition: definition,
+                                       changedPathsBasis: filtersPaths ? changed?.basis : nil))
             }
         }
         guard !pending.isEmpty else { return .recorded(lines, executions: 0) }
@@ -161,8 +180,9 @@ public struct PushRecorder {
                     ON CONFLICT(pipeline) DO UPDATE SET lastNumber = lastNumber + 1 RETURNING lastNumber
                     """, [.text(item.definition.pipeline)]).first?.first?.integer ?? 0
                 let id = randomUUID()
-                let detail = jsonObject(["pushedBy": pusher, "ref": item.update.ref, "oldRevision": item.update.old.hex,
-                                         "newRevision": item.update.new.hex])
+                var fields = ["pushedBy": pusher, "ref": item.update.ref, "oldRevision": item.update.old.hex, "newRevision": item.update.new.hex]
+                if let basis = item.changedPathsBasis { fields["changedPaths"] = basis }
+                let detail = jsonObject(fields)
                 try database.query("""
                     INSERT INTO executions (id, pipeline, number, status, executionMode, ref, sourceRevision, oldRevision,
                         triggerType, triggerDetail, definitionPath, definitionJSON, definitionError, createdAt)
