@@ -53,7 +53,7 @@ struct ExecutionRunner {
                 let available = artifacts
                 let outcomes = await withTaskGroup(of: (Action, ActionOutcome).self) { tasks in
                     for action in group {
-                        tasks.addTask { (action, await runAction(action, stage: stage, execution: execution, artifacts: available)) }
+                        tasks.addTask { (action, await runAction(action, stage: stage, execution: execution, declaration: declaration, artifacts: available)) }
                     }
                     var results: [(Action, ActionOutcome)] = []
                     for await result in tasks { results.append(result) }
@@ -111,7 +111,9 @@ struct ExecutionRunner {
         }
     }
 
-    private func runAction(_ action: Action, stage: Stage, execution: ExecutionRecord, artifacts: [String: String]) async -> ActionOutcome {
+    private func runAction(_ declared: Action, stage: Stage, execution: ExecutionRecord, declaration: PipelineDeclaration,
+                           artifacts: [String: String]) async -> ActionOutcome {
+        let action = declared
         let time = now()
         let logFolder = layout.logs + "/\(executionId)/\(stage.name)"
         let workFolder = layout.work + "/\(executionId)/\(stage.name)"
@@ -143,6 +145,12 @@ struct ExecutionRunner {
 
         var outcome: ActionOutcome
         do {
+            // Variables resolve just before the action starts, so earlier actions' outputs are there.
+            let action = try VariableResolver.load(store: store, execution: execution, declaration: declaration).resolve(declared)
+            let context = ActionContext(
+                execution: execution, stage: stage, action: action, attempt: record.attempt, layout: layout, settings: settings,
+                artifacts: ArtifactStore(layout: layout), availableArtifacts: artifacts, logPath: record.logPath!,
+                workspace: workFolder + "/\(action.name).\(record.attempt)")
             switch action.provider {
             case "Git":
                 outcome = try GitSourceProvider().run(context, store: store)

@@ -29,6 +29,8 @@ public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Send
     public var claimedBy: Int?
     /// The stage this execution waits to enter, while another holds it.
     public var waitingStage: String?
+    /// Pipeline variables given at start, as a JSON object.
+    public var variables: String?
 
     /// `main` for `refs/heads/main`, `v1.0` for `refs/tags/v1.0`.
     public var refShortName: String { shortRefName(ref) }

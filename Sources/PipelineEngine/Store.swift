@@ -109,6 +109,10 @@ public final class Store: @unchecked Sendable {
             // The stage an execution waits to enter (its lock held by another), NULL otherwise.
             try db.execute(sql: "ALTER TABLE executions ADD COLUMN waitingStage TEXT")
         }
+        migrator.registerMigration("v4 execution variables") { db in
+            // Pipeline variables given at start (`start --variable K=V`), a JSON object.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN variables TEXT")
+        }
         return migrator
     }
 
