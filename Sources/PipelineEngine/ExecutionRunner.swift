@@ -41,15 +41,19 @@ struct ExecutionRunner {
         var artifacts = try Dictionary(store.artifacts(of: executionId).map { ($0.name, $0.digest) }, uniquingKeysWith: { $1 })
         let mode = ExecutionMode(rawValue: execution.executionMode) ?? .superseded
         for (index, stage) in declaration.stages.enumerated() {
+            if try stopRequested() { return try finishStopped() }
             guard try await enter(stage.name, execution: execution, mode: mode) else {
+                if try stopRequested() { return try finishStopped() }
                 try finish(status: ExecutionStatus.superseded, summary: "superseded by a newer execution while it waited to enter \(stage.name)")
                 return
             }
             // The stage is ours until it ends, whatever way it ends.
             defer { Task { await scheduler.leave(pipeline: execution.pipeline, stage: stage.name, executionId: executionId) } }
             try setStage(stage.name, index: index, status: ExecutionStatus.inProgress, execution: execution)
-            var stageFailed = false
+            var stageFailed = false, stopped = false
             for group in stage.runOrderGroups {
+                // Stop starts nothing new; what runs finishes (or, abandoned, is killed by `stop`).
+                if try stopRequested() { stopped = true; break }
                 let available = artifacts
                 let outcomes = await withTaskGroup(of: (Action, ActionOutcome).self) { tasks in
                     for action in group {
@@ -65,6 +69,10 @@ struct ExecutionRunner {
                 }
                 if stageFailed { break }
             }
+            if try stopped || stopRequested() {
+                try setStage(stage.name, index: index, status: ExecutionStatus.stopped, execution: execution)
+                return try finishStopped()
+            }
             try setStage(stage.name, index: index, status: stageFailed ? ExecutionStatus.failed : ExecutionStatus.succeeded, execution: execution)
             try notes.update(executionId: executionId)
             if stageFailed {
@@ -73,6 +81,14 @@ struct ExecutionRunner {
             }
         }
         try finish(status: ExecutionStatus.succeeded, summary: nil)
+    }
+
+    private func stopRequested() throws -> Bool {
+        try store.read { try String.fetchOne($0, sql: "SELECT status FROM executions WHERE id = ?", arguments: [executionId]) } == ExecutionStatus.stopping
+    }
+
+    private func finishStopped() throws {
+        try finish(status: ExecutionStatus.stopped, summary: try store.execution(id: executionId)?.statusSummary ?? "stopped")
     }
 
     /// Waits at the stage's entrance (recorded in the store, so `status` shows it), then enters.
@@ -171,7 +187,9 @@ struct ExecutionRunner {
         let end = now()
         let final = outcome
         try? store.write { db in
-            record.status = final.succeeded ? ExecutionStatus.succeeded : ExecutionStatus.failed
+            let abandoned = try String.fetchOne(db, sql: "SELECT stopMode FROM executions WHERE id = ? AND status = ?",
+                                                arguments: [executionId, ExecutionStatus.stopping]) == "abandon"
+            record.status = abandoned ? "Abandoned" : (final.succeeded ? ExecutionStatus.succeeded : ExecutionStatus.failed)
             record.endedAt = end
             record.summary = final.summary
             record.errorMessage = final.errorMessage

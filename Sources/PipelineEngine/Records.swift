@@ -31,6 +31,8 @@ public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Send
     public var waitingStage: String?
     /// Pipeline variables given at start, as a JSON object.
     public var variables: String?
+    /// 'wait' or 'abandon' once `stop` was asked for.
+    public var stopMode: String?
 
     /// `main` for `refs/heads/main`, `v1.0` for `refs/tags/v1.0`.
     public var refShortName: String { shortRefName(ref) }

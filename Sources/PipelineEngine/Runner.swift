@@ -60,6 +60,7 @@ public final class Runner: @unchecked Sendable {
         var idleSince = now()
         while true {
             let started = try startWaiting(log: log)
+            try releaseStoppedWaiters()
             if started > 0 || active.count > 0 { idleSince = now() }
             if active.count == 0 && now() - idleSince >= settings.runnerIdleSeconds {
                 // Stop answering hooks, release, then look once more: a hook that recorded work
@@ -78,6 +79,14 @@ public final class Runner: @unchecked Sendable {
             // pipeline may be waiting for it.
             for _ in 0..<20 where !active.takeFinished() { try await Task.sleep(nanoseconds: 5_000_000) }
         }
+    }
+
+    /// A stopped execution that waits at a stage's entrance leaves the queue (and then ends Stopped).
+    private func releaseStoppedWaiters() throws {
+        let stopped = try store.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM executions WHERE status = ? AND waitingStage IS NOT NULL", arguments: [ExecutionStatus.stopping])
+        }
+        for id in stopped { Task { await scheduler.cancel(executionId: id) } }
     }
 
     func waitingExecutions() throws -> [ExecutionRecord] {

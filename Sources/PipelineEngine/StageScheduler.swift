@@ -49,6 +49,15 @@ actor StageScheduler {
         }
     }
 
+    /// Lets an execution that waits at some stage's entrance go without entering (it was stopped).
+    func cancel(executionId: String) {
+        for (key, queue) in waiters {
+            guard let waiter = queue.first(where: { $0.executionId == executionId }) else { continue }
+            waiters[key] = queue.filter { $0.executionId != executionId }
+            waiter.entered.resume(returning: false)
+        }
+    }
+
     /// Frees the stage; the next waiter (the oldest, or the only one) enters.
     func leave(pipeline: String, stage: String, executionId: String) {
         let key = Key(pipeline: pipeline, stage: stage)

@@ -113,6 +113,10 @@ public final class Store: @unchecked Sendable {
             // Pipeline variables given at start (`start --variable K=V`), a JSON object.
             try db.execute(sql: "ALTER TABLE executions ADD COLUMN variables TEXT")
         }
+        migrator.registerMigration("v5 stop") { db in
+            // How a Stopping execution stops: 'wait' lets running actions finish, 'abandon' kills them.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN stopMode TEXT")
+        }
         return migrator
     }
 

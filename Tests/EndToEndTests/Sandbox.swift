@@ -147,6 +147,16 @@ final class Sandbox {
 }
 
 extension Sandbox {
+    /// Waits until `path` exists (an action's marker) and returns its contents.
+    func waitForFile(_ path: String, timeout: Double = 30) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty { return text }
+            usleep(50_000)
+        }
+        throw SandboxError(message: "\(path) did not appear in \(timeout)s")
+    }
+
     /// Waits until `count` executions exist and all have ended; returns their summaries, newest first.
     func waitForExecutions(_ count: Int, timeout: Double = 60) throws -> [[String: Any]] {
         let deadline = Date().addingTimeInterval(timeout)
@@ -154,7 +164,8 @@ extension Sandbox {
         while Date() < deadline {
             let json = try pipeline(["history", "--json"]).stdout
             summaries = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["pipelineExecutionSummaries"] as? [[String: Any]] ?? []
-            if summaries.count >= count && summaries.allSatisfy({ ($0["status"] as? String) != "InProgress" }) { return summaries }
+            let terminal: Set<String> = ["Succeeded", "Failed", "Stopped", "Superseded", "Cancelled"]
+            if summaries.count >= count && summaries.allSatisfy({ terminal.contains($0["status"] as? String ?? "") }) { return summaries }
             usleep(100_000)
         }
         throw SandboxError(message: "expected \(count) finished executions, got \(summaries.map { "\($0["pipelineName"]!) #\($0["pipelineExecutionNumber"]!) \($0["status"]!)" })")
