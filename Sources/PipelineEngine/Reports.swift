@@ -110,6 +110,16 @@ public struct Reports {
 
     // MARK: status
 
+    /// The stages of a pipeline, from the declaration of its latest execution that had one.
+    public func stageNames(pipeline: String) throws -> [String] {
+        let executions = try store.executions(pipeline: pipeline, limit: 200)
+        guard !executions.isEmpty else { throw StoreError.notFound("no pipeline \(pipeline) (no executions yet)") }
+        let declaration = executions.lazy.compactMap { $0.definitionJSON }.first.flatMap {
+            try? JSONDecoder().decode(PipelineDeclaration.self, from: Data($0.utf8))
+        }
+        return declaration?.stages.map(\.name) ?? []
+    }
+
     /// GetPipelineState's shape for one pipeline, from its declaration in the latest execution.
     public func statusJSON(pipeline: String) throws -> [String: Any] {
         let executions = try store.executions(pipeline: pipeline, limit: 200)
@@ -127,7 +137,7 @@ public struct Reports {
                     WHERE e.pipeline = ? AND s.name = ? ORDER BY s.startedAt DESC LIMIT 1
                     """, arguments: [pipeline, name])
             }
-            var state: [String: Any] = ["stageName": name, "inboundTransitionState": ["enabled": true]]
+            var state: [String: Any] = ["stageName": name, "inboundTransitionState": try store.read { try Transitions.state($0, pipeline: pipeline, stage: name) }]
             // Inbound: waiting at this stage's entrance (or, for the first, not picked up by a runner yet).
             let inbound = inProgress.filter { $0.waitingStage == name || (index == 0 && $0.claimedBy == nil) }.sorted { $0.number < $1.number }
             state["inboundExecutions"] = inbound.map { ["pipelineExecutionId": $0.id, "status": $0.status, "pipelineExecutionNumber": $0.number] }
@@ -160,7 +170,12 @@ public struct Reports {
             if let inbound = stage["inboundExecutions"] as? [[String: Any]], !inbound.isEmpty {
                 out += "   waiting: " + inbound.map { "#\($0["pipelineExecutionNumber"]!)" }.joined(separator: ", ") + "\n"
             }
-            if index > 0 { out += "   │\n   ▼\n" }
+            let transition = stage["inboundTransitionState"] as? [String: Any]
+            if transition?["enabled"] as? Bool == false {
+                out += "   ✕ transition disabled" + ((transition?["disabledReason"] as? String).map { ": \($0)" } ?? "") + "\n"
+            } else if index > 0 {
+                out += "   │\n   ▼\n"
+            }
             let name = stage["stageName"] as! String
             let latestExecution = stage["latestExecution"] as? [String: Any]
             let number = (latestExecution?["pipelineExecutionId"] as? String).flatMap { try? store.execution(id: $0) }.map { " #\($0.number)" } ?? ""

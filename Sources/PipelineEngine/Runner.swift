@@ -59,6 +59,10 @@ public final class Runner: @unchecked Sendable {
         defer { service.stop() }
         var idleSince = now()
         while true {
+            // Transitions first, so nothing enters a stage disabled a moment ago.
+            let disabled = try store.read { db in try Row.fetchAll(db, sql: "SELECT pipeline, stage FROM transitions") }
+                .map { [$0["pipeline"] as String, $0["stage"] as String] }
+            await scheduler.setDisabled(Set(disabled))
             let started = try startWaiting(log: log)
             try releaseStoppedWaiters()
             if started > 0 || active.count > 0 { idleSince = now() }

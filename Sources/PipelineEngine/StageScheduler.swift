@@ -21,13 +21,15 @@ actor StageScheduler {
 
     private var holders: [Key: String] = [:]
     private var waiters: [Key: [Waiter]] = [:]
+    /// Stages whose inbound transition is disabled: nobody enters, waiters wait.
+    private var disabled: Set<Key> = []
 
     /// Waits until `executionId` may enter the stage. False when a newer execution superseded it
     /// while it waited (SUPERSEDED mode only).
     func enter(pipeline: String, stage: String, executionId: String, number: Int, mode: ExecutionMode) async -> Bool {
         if mode == .parallel { return true }
         let key = Key(pipeline: pipeline, stage: stage)
-        if holders[key] == nil && (waiters[key] ?? []).isEmpty {
+        if holders[key] == nil && (waiters[key] ?? []).isEmpty && !disabled.contains(key) {
             holders[key] = executionId
             return true
         }
@@ -63,7 +65,20 @@ actor StageScheduler {
         let key = Key(pipeline: pipeline, stage: stage)
         guard holders[key] == executionId else { return }
         holders[key] = nil
-        guard var queue = waiters[key], !queue.isEmpty else { return }
+        admitNext(key)
+    }
+
+    /// The stages whose transitions are disabled now (from the store); enabling one admits the
+    /// waiter in front of it, the latest one in SUPERSEDED mode since it superseded the others.
+    func setDisabled(_ stages: Set<[String]>) {
+        let now = Set(stages.compactMap { $0.count == 2 ? Key(pipeline: $0[0], stage: $0[1]) : nil })
+        let enabled = disabled.subtracting(now)
+        disabled = now
+        for key in enabled { admitNext(key) }
+    }
+
+    private func admitNext(_ key: Key) {
+        guard holders[key] == nil, !disabled.contains(key), var queue = waiters[key], !queue.isEmpty else { return }
         let next = queue.removeFirst()
         waiters[key] = queue
         holders[key] = next.executionId

@@ -117,6 +117,17 @@ public final class Store: @unchecked Sendable {
             // How a Stopping execution stops: 'wait' lets running actions finish, 'abandon' kills them.
             try db.execute(sql: "ALTER TABLE executions ADD COLUMN stopMode TEXT")
         }
+        migrator.registerMigration("v6 transitions") { db in
+            try db.execute(sql: """
+                CREATE TABLE transitions (
+                    pipeline TEXT NOT NULL,
+                    stage TEXT NOT NULL,                -- the stage whose entrance is disabled
+                    reason TEXT,
+                    changedBy TEXT NOT NULL,
+                    changedAt REAL NOT NULL,
+                    PRIMARY KEY (pipeline, stage));    -- a row means disabled
+                """)
+        }
         return migrator
     }
 

@@ -1,0 +1,51 @@
+import Foundation
+import XCTest
+
+final class TransitionTests: XCTestCase {
+    static let quick = """
+        stages:
+          - name: Build
+            actions:
+              - name: Quick
+                category: Build
+                provider: Commands
+                commands: ["echo built"]
+        """
+
+    func executionStatus(_ box: Sandbox, _ number: Int) throws -> String? {
+        let shown = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["show", "server#\(number)", "--json"]).stdout.utf8)) as! [String: Any]
+        return (shown["pipelineExecution"] as? [String: Any])?["status"] as? String
+    }
+
+    func testDisabledTransitionHoldsExecutionsAndEnableLetsTheLatestIn() throws {
+        let box = try Sandbox()
+        try box.git(["config", "pipeline.runnerIdleSeconds", "5"], in: box.server)
+        let first = try box.commit("one", files: [".pipeline.yml": Self.quick])
+        try box.push()
+        _ = try box.waitForNote(first)
+        let disabled = try box.pipeline(["transition", "disable", "server", "--stage", "Build", "--reason", "release freeze"])
+        XCTAssertTrue(disabled.stdout.contains("no execution enters Build"), disabled.stdout)
+        XCTAssertEqual(try box.pipeline(["transition", "disable", "server", "--stage", "Nope"], allowFailure: true).status, 1)
+
+        try box.commit("two")
+        try box.push()
+        sleep(1)
+        let third = try box.commit("three")
+        try box.push()
+        // #2 waited in front of Build and #3 superseded it there.
+        let deadline = Date().addingTimeInterval(20)
+        while try executionStatus(box, 2) != "Superseded" && Date() < deadline { usleep(100_000) }
+        XCTAssertEqual(try executionStatus(box, 2), "Superseded")
+        XCTAssertEqual(try executionStatus(box, 3), "InProgress")
+        let state = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["status", "server", "--json"]).stdout.utf8)) as! [String: Any]
+        let build = (state["stageStates"] as! [[String: Any]]).first { $0["stageName"] as? String == "Build" }!
+        let transition = build["inboundTransitionState"] as! [String: Any]
+        XCTAssertEqual(transition["enabled"] as? Bool, false)
+        XCTAssertEqual(transition["disabledReason"] as? String, "release freeze")
+        XCTAssertEqual((build["inboundExecutions"] as? [[String: Any]])?.map { $0["pipelineExecutionNumber"] as? Int }, [3])
+        XCTAssertTrue(try box.pipeline(["status", "server"]).stdout.contains("transition disabled: release freeze"))
+
+        try box.pipeline(["transition", "enable", "server", "--stage", "Build"])
+        XCTAssertTrue(try box.waitForNote(third).hasPrefix("server #3 Succeeded"))
+    }
+}
