@@ -40,7 +40,18 @@ struct ExecutionRunner {
 
         var artifacts = try Dictionary(store.artifacts(of: executionId).map { ($0.name, $0.digest) }, uniquingKeysWith: { $1 })
         let mode = ExecutionMode(rawValue: execution.executionMode) ?? .superseded
-        for (index, stage) in declaration.stages.enumerated() {
+        // A retry starts at its stage: earlier stages succeeded and keep their artifacts; in the
+        // stage, actions that succeeded are kept unless all actions are retried.
+        let retryIndex = execution.retryStage.flatMap { name in declaration.stages.firstIndex { $0.name == name } } ?? 0
+        let keep: Set<String> = execution.retryMode == "FAILED_ACTIONS"
+            ? Set(try store.actions(of: executionId).filter { $0.stageName == execution.retryStage }
+                .reduce(into: [String: ActionRecord]()) { $0[$1.actionName] = $1 }.values
+                .filter { $0.status == ExecutionStatus.succeeded }.map(\.actionName))
+            : []
+        if execution.retryStage != nil {
+            try store.write { db in try db.execute(sql: "UPDATE executions SET retryStage = NULL, retryMode = NULL WHERE id = ?", arguments: [executionId]) }
+        }
+        for (index, stage) in declaration.stages.enumerated() where index >= retryIndex {
             if try stopRequested() { return try finishStopped() }
             guard try await enter(stage.name, execution: execution, mode: mode) else {
                 if try stopRequested() { return try finishStopped() }
@@ -56,7 +67,7 @@ struct ExecutionRunner {
                 if try stopRequested() { stopped = true; break }
                 let available = artifacts
                 let outcomes = await withTaskGroup(of: (Action, ActionOutcome).self) { tasks in
-                    for action in group {
+                    for action in group where !(index == retryIndex && keep.contains(action.name)) {
                         tasks.addTask { (action, await runAction(action, stage: stage, execution: execution, declaration: declaration, artifacts: available)) }
                     }
                     var results: [(Action, ActionOutcome)] = []

@@ -33,6 +33,9 @@ public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Send
     public var variables: String?
     /// 'wait' or 'abandon' once `stop` was asked for.
     public var stopMode: String?
+    /// The stage a retry starts at, and FAILED_ACTIONS or ALL_ACTIONS.
+    public var retryStage: String?
+    public var retryMode: String?
 
     /// `main` for `refs/heads/main`, `v1.0` for `refs/tags/v1.0`.
     public var refShortName: String { shortRefName(ref) }

@@ -128,6 +128,12 @@ public final class Store: @unchecked Sendable {
                     PRIMARY KEY (pipeline, stage));    -- a row means disabled
                 """)
         }
+        migrator.registerMigration("v7 retry") { db in
+            // A retried execution starts again at this stage (RetryStageExecution), with
+            // FAILED_ACTIONS or ALL_ACTIONS; cleared when the retry starts running.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN retryStage TEXT")
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN retryMode TEXT")
+        }
         return migrator
     }
 

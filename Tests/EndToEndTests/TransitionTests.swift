@@ -45,6 +45,10 @@ final class TransitionTests: XCTestCase {
         XCTAssertEqual((build["inboundExecutions"] as? [[String: Any]])?.map { $0["pipelineExecutionNumber"] as? Int }, [3])
         XCTAssertTrue(try box.pipeline(["status", "server"]).stdout.contains("transition disabled: release freeze"))
 
+        let superseded = try box.pipeline(["retry", "server#2"], allowFailure: true)
+        XCTAssertEqual(superseded.status, 1)
+        XCTAssertTrue(superseded.stderr.contains("superseded execution cannot be retried"), superseded.stderr)
+
         try box.pipeline(["transition", "enable", "server", "--stage", "Build"])
         XCTAssertTrue(try box.waitForNote(third).hasPrefix("server #3 Succeeded"))
     }
