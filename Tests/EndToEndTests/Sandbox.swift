@@ -162,7 +162,7 @@ extension Sandbox {
         let deadline = Date().addingTimeInterval(timeout)
         var summaries: [[String: Any]] = []
         while Date() < deadline {
-            let json = try pipeline(["history", "--json"]).stdout
+            let json = try pipeline(["history", "--json", "--limit", "1000"]).stdout
             summaries = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["pipelineExecutionSummaries"] as? [[String: Any]] ?? []
             let terminal: Set<String> = ["Succeeded", "Failed", "Stopped", "Superseded", "Cancelled"]
             if summaries.count >= count && summaries.allSatisfy({ terminal.contains($0["status"] as? String ?? "") }) { return summaries }
