@@ -32,6 +32,7 @@ extension Repository {
                 // Back off a little, at random, so that racing writers do not collide again in step.
                 usleep(UInt32.random(in: 500...(2_000 + UInt32(min(attempt, 50)) * 400)))
             }
+            if attempt > 0 && attempt % 20 == 0 { removeStaleLock(notesRef) }
             let parent = try referenceTarget(notesRef)
             let baseTree = try parent.map { try commit($0).tree }
             var tree = baseTree
@@ -43,6 +44,20 @@ extension Repository {
             if try compareAndSwapReference(notesRef, to: commitID, expected: parent, message: "notes: \(message)") { return }
         }
         throw GitError(operation: "update \(notesRef)", code: -1, message: "too many concurrent writers; gave up after 1000 attempts")
+    }
+}
+
+extension Repository {
+    /// A writer killed while it held the ref's lock (SIGKILL, power loss) leaves `<ref>.lock`
+    /// behind, and every later update would fail. A lock held for seconds is such a leftover: a
+    /// live writer holds it for milliseconds.
+    func removeStaleLock(_ ref: String, olderThan seconds: Int = 5) {
+        let path = gitDirectory + "/" + ref + ".lock"
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        if now.tv_sec - info.st_mtim.tv_sec >= seconds { unlink(path) }
     }
 }
 

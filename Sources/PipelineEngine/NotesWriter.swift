@@ -79,5 +79,9 @@ public final class NotesWriter: @unchecked Sendable {
         try repository.updateNotes(settings.recordsRef, [(commit, recordsText)], message: message, author: author)
         let human = NoteRenderer.render(NoteRecord.parse(recordsText), notesName: notesName)
         try repository.updateNotes(settings.notesRef, [(commit, human)], message: message, author: author)
+        try store.write { db in
+            try db.execute(sql: "UPDATE executions SET notedRevision = MAX(COALESCE(notedRevision, 0), ?) WHERE id = ?",
+                           arguments: [record.revision, record.pipelineExecutionId])
+        }
     }
 }

@@ -36,6 +36,8 @@ public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Send
     /// The stage a retry starts at, and FAILED_ACTIONS or ALL_ACTIONS.
     public var retryStage: String?
     public var retryMode: String?
+    /// The last event id the notes show.
+    public var notedRevision: Int64?
 
     /// `main` for `refs/heads/main`, `v1.0` for `refs/tags/v1.0`.
     public var refShortName: String { shortRefName(ref) }

@@ -125,42 +125,102 @@ public final class Runner: @unchecked Sendable {
         return started
     }
 
-    /// A previous runner died (we hold the lock, so nobody else works on claimed executions): kill
-    /// what is left of its actions' process groups, fail those actions with "runner lost", and end
-    /// their executions, so nothing stays InProgress forever.
+    /// A previous runner died (we hold the lock, so nobody else works on claimed executions).
+    /// Every process it left for an execution is killed — found by the execution id in its
+    /// environment, so even an action whose process group was not yet recorded is reached. An
+    /// execution that was in the middle of a stage fails its running actions with "runner lost"
+    /// (Stopping ones end Stopped); one that was only waiting at a stage's entrance carries on
+    /// from there. Nothing stays InProgress forever.
     func recover(log: (String) -> Void) throws {
+        defer { repairNotes(log: log) }
         let orphans = try store.read { db in
-            try ExecutionRecord.filter(Column("status") == ExecutionStatus.inProgress && Column("claimedBy") != nil).fetchAll(db)
+            try ExecutionRecord.filter([ExecutionStatus.inProgress, ExecutionStatus.stopping].contains(Column("status")) && Column("claimedBy") != nil)
+                .fetchAll(db)
         }
         for execution in orphans {
+            for group in Self.processGroups(ofExecution: execution.id) {
+                ProcessLauncher.terminateGroup(group, grace: settings.killGraceSeconds)
+            }
             let running = try store.read { db in
                 try ActionRecord.filter(Column("executionId") == execution.id && Column("status") == ExecutionStatus.inProgress).fetchAll(db)
             }
             for action in running {
                 if let group = action.processGroup { ProcessLauncher.terminateGroup(pid_t(group), grace: settings.killGraceSeconds) }
             }
+            let inStage = try store.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM stages WHERE executionId = ? AND status = ?",
+                                 arguments: [execution.id, ExecutionStatus.inProgress]) ?? 0
+            }
             let time = now()
+            if inStage == 0 && running.isEmpty && execution.status == ExecutionStatus.inProgress {
+                // Between stages or waiting at an entrance: it goes on from the stage it waited for.
+                try store.write { db in
+                    var resumed = execution
+                    resumed.claimedBy = nil
+                    if let stage = execution.waitingStage {
+                        resumed.retryStage = stage
+                        resumed.retryMode = "ALL_ACTIONS"
+                    }
+                    resumed.waitingStage = nil
+                    try resumed.update(db)
+                }
+                log("recovered \(execution.label): it waited \(execution.waitingStage.map { "at \($0)" } ?? "to start"); it carries on")
+                continue
+            }
+            let stopping = execution.status == ExecutionStatus.stopping
             try store.write { db in
                 for var action in running {
-                    action.status = ExecutionStatus.failed
+                    action.status = stopping && execution.stopMode == "abandon" ? "Abandoned" : ExecutionStatus.failed
                     action.errorMessage = "runner lost: the runner stopped while this action ran"
                     action.endedAt = time
                     try action.update(db)
                     try Events.record(db, Events.actionChange, execution: execution, status: action.status, stage: action.stageName, action: action, time: time)
                 }
                 try db.execute(sql: "UPDATE stages SET status = ?, endedAt = ? WHERE executionId = ? AND status = ?",
-                               arguments: [ExecutionStatus.failed, time, execution.id, ExecutionStatus.inProgress])
+                               arguments: [stopping ? ExecutionStatus.stopped : ExecutionStatus.failed, time, execution.id, ExecutionStatus.inProgress])
                 var ended = execution
-                ended.status = ExecutionStatus.failed
-                ended.statusSummary = "runner lost: the runner stopped while this execution ran"
+                ended.status = stopping ? ExecutionStatus.stopped : ExecutionStatus.failed
+                ended.statusSummary = stopping ? execution.statusSummary : "runner lost: the runner stopped while this execution ran"
                 ended.endedAt = time
                 ended.claimedBy = nil
+                ended.waitingStage = nil
                 try ended.update(db)
                 try Events.record(db, Events.pipelineChange, execution: ended, status: ended.status, time: time)
             }
             try? notes.update(executionId: execution.id)
-            log("recovered \(execution.label): marked Failed (runner lost)")
+            log("recovered \(execution.label): marked \(stopping ? "Stopped" : "Failed") (runner lost)")
         }
+    }
+
+    /// Writes the notes of executions whose notes lag behind their events (a runner died between
+    /// the store and the note).
+    func repairNotes(log: (String) -> Void) {
+        let stale = (try? store.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT e.id FROM executions e
+                WHERE COALESCE(e.notedRevision, 0) < (SELECT COALESCE(MAX(v.id), 0) FROM events v WHERE v.executionId = e.id)
+                  AND (e.claimedBy IS NULL OR e.status NOT IN ('InProgress', 'Stopping'))
+                """)
+        }) ?? []
+        for id in stale {
+            do { try notes.update(executionId: id) } catch { log("cannot bring the note of \(id) up to date: \(error)") }
+        }
+        if !stale.isEmpty { log("brought \(stale.count) note\(stale.count == 1 ? "" : "s") up to date") }
+    }
+
+    /// The process groups of processes that carry `PIPELINE_EXECUTION_ID=<id>` in their environment.
+    static func processGroups(ofExecution id: String) -> Set<pid_t> {
+        let needle = Array("PIPELINE_EXECUTION_ID=\(id)".utf8)
+        var groups: Set<pid_t> = []
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return groups }
+        for entry in entries where entry.first?.isNumber == true {
+            guard let environment = FileManager.default.contents(atPath: "/proc/\(entry)/environ"),
+                  environment.split(separator: 0).contains(where: { Array($0) == needle }),
+                  let pid = pid_t(entry) else { continue }
+            let group = getpgid(pid)
+            if group > 1 && group != getpgrp() { groups.insert(group) }
+        }
+        return groups
     }
 }
 

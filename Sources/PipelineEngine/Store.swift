@@ -134,6 +134,11 @@ public final class Store: @unchecked Sendable {
             try db.execute(sql: "ALTER TABLE executions ADD COLUMN retryStage TEXT")
             try db.execute(sql: "ALTER TABLE executions ADD COLUMN retryMode TEXT")
         }
+        migrator.registerMigration("v8 noted revision") { db in
+            // The last event the notes show: a runner killed between the store and the note leaves
+            // it behind the events, and the next runner writes the note again.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN notedRevision INTEGER")
+        }
         return migrator
     }
 
