@@ -186,6 +186,8 @@ struct ExecutionRunner {
                 outcome = try await CommandsProvider().run(context, store: store) { pid in
                     try store.write { db in try db.execute(sql: "UPDATE actions SET processGroup = ? WHERE id = ?", arguments: [Int(pid), id]) }
                 }
+            case "Manual":
+                outcome = try await ManualApproval().run(context, actionId: record.id!, store: store, notes: notes, now: now)
             default:
                 outcome = .failure("provider \(action.provider) does not run in this version")
             }

@@ -139,6 +139,19 @@ public final class Store: @unchecked Sendable {
             // it behind the events, and the next runner writes the note again.
             try db.execute(sql: "ALTER TABLE executions ADD COLUMN notedRevision INTEGER")
         }
+        migrator.registerMigration("v9 approvals") { db in
+            try db.execute(sql: """
+                CREATE TABLE approvals (
+                    actionId INTEGER PRIMARY KEY REFERENCES actions(id) ON DELETE CASCADE,
+                    executionId TEXT NOT NULL,
+                    stageName TEXT NOT NULL,
+                    actionName TEXT NOT NULL,
+                    status TEXT NOT NULL,               -- Pending, Approved, Rejected
+                    summary TEXT,                       -- what the approver said
+                    decidedBy TEXT,
+                    decidedAt REAL);
+                """)
+        }
         return migrator
     }
 

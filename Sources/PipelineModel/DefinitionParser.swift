@@ -7,12 +7,13 @@ public struct DefinitionParser {
         .source: ["Git"],
         .build: ["Commands"],
         .test: ["Commands"],
+        .approval: ["Manual"],
     ]
     static let awsProviderMap: [String: String] = [
         "CodeCommit": "Git", "CodeStarSourceConnection": "Git", "GitHub": "Git",
     ]
     /// Providers of SPEC §6 that this version does not run yet.
-    static let plannedProviders: Set<String> = ["Buildspec", "CodeBuild", "Manual", "Command", "Lambda", "Directory", "CodeDeploy"]
+    static let plannedProviders: Set<String> = ["Buildspec", "CodeBuild", "Command", "Lambda", "Directory", "CodeDeploy"]
 
     static let pipelineKeys = ["name", "executionMode", "pipelineType", "variables", "triggers", "stages", "version"]
     static let stageKeys = ["name", "actions", "onFailure"]

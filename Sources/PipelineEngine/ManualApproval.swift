@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+
+/// The Manual approval action (Approval/Manual): it waits — holding its stage, as CodePipeline's
+/// does — until someone runs `git pipeline approve|reject`, or `timeoutInMinutes` (default 7 days
+/// in CodePipeline; the action's own value here) ends it Failed.
+struct ManualApproval {
+    func run(_ context: ActionContext, actionId: Int64, store: Store, notes: NotesWriter, now: @Sendable () -> Double) async throws -> ActionOutcome {
+        let e = context.execution
+        let command = "git pipeline approve \(e.pipeline)#\(e.number) --stage \(context.stage.name) --action \(context.action.name)"
+        try store.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO approvals (actionId, executionId, stageName, actionName, status) VALUES (?, ?, ?, ?, 'Pending')",
+                           arguments: [actionId, e.id, context.stage.name, context.action.name])
+            try db.execute(sql: "UPDATE actions SET summary = ? WHERE id = ?", arguments: ["waiting for approval: \(command)", actionId])
+        }
+        context.log("[Approval] waiting for approval: \(command) (or reject)")
+        if let data = context.action.configuration["CustomData"] { context.log("[Approval] \(data)") }
+        if let link = context.action.configuration["ExternalEntityLink"] { context.log("[Approval] review: \(link)") }
+        try? notes.update(executionId: e.id)
+        let deadline = now() + Double(context.action.timeoutInMinutes) * 60
+        while now() < deadline {
+            let row = try store.read { db in
+                try Row.fetchOne(db, sql: "SELECT status, summary, decidedBy FROM approvals WHERE actionId = ?", arguments: [actionId])
+            }
+            let status: String = row?["status"] ?? "Pending"
+            let who: String = row?["decidedBy"] ?? "someone"
+            let said = (row?["summary"] as String?).map { ": \($0)" } ?? ""
+            if status == "Approved" {
+                context.log("[Approval] approved by \(who)\(said)")
+                return ActionOutcome(succeeded: true, summary: "approved by \(who)\(said)")
+            }
+            if status == "Rejected" {
+                context.log("[Approval] rejected by \(who)\(said)")
+                return .failure("rejected by \(who)\(said)")
+            }
+            // A stop ends the wait: an approval has no process to let finish.
+            let stopping = try store.read { try String.fetchOne($0, sql: "SELECT status FROM executions WHERE id = ?", arguments: [e.id]) } == ExecutionStatus.stopping
+            if stopping { return .failure("the execution was stopped while this approval waited") }
+            try await Task.sleep(nanoseconds: 300_000_000)
+        }
+        context.log("[Approval] no decision within \(context.action.timeoutInMinutes) minutes")
+        return .failure("no decision within \(context.action.timeoutInMinutes) minutes (timeoutInMinutes)")
+    }
+}
+
+/// `git pipeline approve|reject EXEC --stage S --action A [--summary TEXT]` (PutApprovalResult).
+public enum ApprovalDecision {
+    public struct Failure: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+
+    public static func decide(layout: StateLayout, execution name: String, stage: String, action: String, approve: Bool,
+                              summary: String?, by user: String, now: Double = Date().timeIntervalSince1970) throws -> String {
+        let store = try Store(path: layout.database)
+        let execution = try store.findExecution(name)
+        let changed = try store.write { db -> Int in
+            try db.execute(sql: """
+                UPDATE approvals SET status = ?, summary = ?, decidedBy = ?, decidedAt = ?
+                WHERE executionId = ? AND stageName = ? AND actionName = ? AND status = 'Pending'
+                """, arguments: [approve ? "Approved" : "Rejected", summary, user, now, execution.id, stage, action])
+            return db.changesCount
+        }
+        guard changed > 0 else {
+            throw Failure(message: "\(execution.label) has no approval waiting at \(stage)/\(action) (status: \(execution.status))")
+        }
+        return "\(execution.label) \(stage)/\(action): \(approve ? "approved" : "rejected")"
+    }
+}
