@@ -99,7 +99,9 @@ func absolute(_ path: String) -> String {
 
 /// Wraps engine errors into a Failure with the operation's context.
 func attempt<T>(_ what: String, _ body: () throws -> T) throws -> T {
-    do { return try body() } catch let failure as Failure { throw failure } catch {
+    do { return try body() } catch let failure as Failure { throw failure } catch let refused as OperationError {
+        throw Failure(message: "\(what): \(refused.message)", code: refused.isUsage ? 2 : 1)
+    } catch {
         throw Failure(message: "\(what): \(error)")
     }
 }

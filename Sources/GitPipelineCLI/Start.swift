@@ -30,7 +30,7 @@ struct Start: ParsableCommand {
         let execution: ExecutionRecord
         do {
             execution = try ManualStart.start(layout: layout, pipeline: pipeline, revision: revision, variables: values, startedBy: user)
-        } catch let failure as ManualStart.Failure {
+        } catch let failure as OperationError {
             throw Failure(message: failure.message, code: failure.isUsage ? 2 : 1)
         } catch {
             throw Failure(message: "start: \(error)")

@@ -45,11 +45,6 @@ struct ManualApproval {
 
 /// `git pipeline approve|reject EXEC --stage S --action A [--summary TEXT]` (PutApprovalResult).
 public enum ApprovalDecision {
-    public struct Failure: Error, CustomStringConvertible {
-        public let message: String
-        public var description: String { message }
-    }
-
     public static func decide(layout: StateLayout, execution name: String, stage: String, action: String, approve: Bool,
                               summary: String?, by user: String, now: Double = Date().timeIntervalSince1970) throws -> String {
         let store = try Store(path: layout.database)
@@ -62,7 +57,7 @@ public enum ApprovalDecision {
             return db.changesCount
         }
         guard changed > 0 else {
-            throw Failure(message: "\(execution.label) has no approval waiting at \(stage)/\(action) (status: \(execution.status))")
+            throw OperationError(message: "\(execution.label) has no approval waiting at \(stage)/\(action) (status: \(execution.status))")
         }
         return "\(execution.label) \(stage)/\(action): \(approve ? "approved" : "rejected")"
     }

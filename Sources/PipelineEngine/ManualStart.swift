@@ -6,12 +6,6 @@ import PipelineModel
 /// `git pipeline start`: an execution by hand (trigger type StartPipelineExecution) of a branch tip
 /// or any revision, with pipeline variables overridden.
 public enum ManualStart {
-    public struct Failure: Error, CustomStringConvertible {
-        public let message: String
-        public let isUsage: Bool
-        public var description: String { message }
-    }
-
     /// Records the execution and returns it; the caller starts a runner.
     public static func start(layout: StateLayout, pipeline: String?, revision: String?, variables: [String: String],
                              startedBy: String, now: Double = Date().timeIntervalSince1970) throws -> ExecutionRecord {
@@ -20,7 +14,7 @@ public enum ManualStart {
         let spec = revision ?? head
         let commit: ObjectID
         do { commit = try repository.resolveCommit(spec) } catch {
-            throw Failure(message: "cannot resolve `\(spec)`: \(error)", isUsage: revision != nil)
+            throw OperationError(message: "cannot resolve `\(spec)`: \(error)", isUsage: revision != nil)
         }
         // A branch name keeps its ref (so BranchName and the note say it); anything else is a detached revision.
         let ref: String
@@ -33,27 +27,27 @@ public enum ManualStart {
         }
         let definitions = try Definitions.load(repository: repository, commit: commit, repositoryName: layout.repositoryName)
         let names = definitions.map(\.pipelineName)
-        guard !definitions.isEmpty else { throw Failure(message: "\(spec) (\(commit.short)) has no .pipeline.yml or .pipelines/*.yml", isUsage: false) }
+        guard !definitions.isEmpty else { throw OperationError(message: "\(spec) (\(commit.short)) has no .pipeline.yml or .pipelines/*.yml", isUsage: false) }
         let chosen: LoadedDefinition
         if let pipeline {
             guard let match = definitions.first(where: { $0.pipelineName == pipeline }) else {
-                throw Failure(message: "no pipeline `\(pipeline)` at \(spec) (there: \(names.joined(separator: ", ")))", isUsage: true)
+                throw OperationError(message: "no pipeline `\(pipeline)` at \(spec) (there: \(names.joined(separator: ", ")))", isUsage: true)
             }
             chosen = match
         } else {
             guard definitions.count == 1 else {
-                throw Failure(message: "\(spec) defines several pipelines (\(names.joined(separator: ", "))); name one", isUsage: true)
+                throw OperationError(message: "\(spec) defines several pipelines (\(names.joined(separator: ", "))); name one", isUsage: true)
             }
             chosen = definitions[0]
         }
         let declaration: PipelineDeclaration
         switch chosen.result {
         case .success(let value): declaration = value
-        case .failure(let error): throw Failure(message: "\(chosen.path) does not validate:\n\(error)", isUsage: false)
+        case .failure(let error): throw OperationError(message: "\(chosen.path) does not validate:\n\(error)", isUsage: false)
         }
         let declared = Set(declaration.variables.map(\.name))
         for name in variables.keys.sorted() where !declared.contains(name) {
-            throw Failure(message: "pipeline \(declaration.name) has no variable `\(name)` (declared: \(declared.sorted().joined(separator: ", ")))",
+            throw OperationError(message: "pipeline \(declaration.name) has no variable `\(name)` (declared: \(declared.sorted().joined(separator: ", ")))",
                           isUsage: true)
         }
         let detail: [String: String] = ["startedBy": startedBy, "revision": spec, "commit": commit.hex]

@@ -4,11 +4,6 @@ import GRDB
 /// `git pipeline retry EXEC [--stage S] [--all-actions]` (CodePipeline's RetryStageExecution): the
 /// same execution runs its failed stage again — failed actions only, or all — and goes on from there.
 public enum RetryExecution {
-    public struct Refused: Error, CustomStringConvertible {
-        public let message: String
-        public var description: String { message }
-    }
-
     public static func retry(layout: StateLayout, execution name: String, stage requested: String?, allActions: Bool,
                              now: Double = Date().timeIntervalSince1970) throws -> String {
         let store = try Store(path: layout.database)
@@ -16,19 +11,19 @@ public enum RetryExecution {
         switch execution.status {
         case ExecutionStatus.failed: break
         case ExecutionStatus.superseded:
-            throw Refused(message: "\(execution.label) was superseded; a superseded execution cannot be retried (start a new one)")
+            throw OperationError(message: "\(execution.label) was superseded; a superseded execution cannot be retried (start a new one)")
         case ExecutionStatus.inProgress, ExecutionStatus.stopping:
-            throw Refused(message: "\(execution.label) is still running (a retry may already be under way)")
+            throw OperationError(message: "\(execution.label) is still running (a retry may already be under way)")
         default:
-            throw Refused(message: "\(execution.label) \(execution.status): only a failed stage can be retried")
+            throw OperationError(message: "\(execution.label) \(execution.status): only a failed stage can be retried")
         }
         let stages = try store.stages(of: execution.id)
         guard let failed = requested.map({ name in stages.first { $0.name == name } }) ?? stages.first(where: { $0.status == ExecutionStatus.failed }) else {
-            throw Refused(message: requested.map { "\(execution.label) has no stage \($0) that ran" }
+            throw OperationError(message: requested.map { "\(execution.label) has no stage \($0) that ran" }
                 ?? "\(execution.label) has no failed stage (\(execution.statusSummary ?? "it failed before any stage ran"))")
         }
         guard failed.status == ExecutionStatus.failed else {
-            throw Refused(message: "stage \(failed.name) of \(execution.label) is \(failed.status), not Failed")
+            throw OperationError(message: "stage \(failed.name) of \(execution.label) is \(failed.status), not Failed")
         }
         try store.write { db in
             // CodePipeline's rule: a newer execution that entered the stage supersedes the failed one.
@@ -36,11 +31,11 @@ public enum RetryExecution {
                 SELECT e.number FROM stages s JOIN executions e ON e.id = s.executionId
                 WHERE e.pipeline = ? AND s.name = ? AND e.number > ? ORDER BY e.number DESC LIMIT 1
                 """, arguments: [execution.pipeline, failed.name, execution.number]) {
-                throw Refused(message: "\(execution.pipeline) #\(newer) has entered \(failed.name) since; it superseded \(execution.label), which can no longer be retried")
+                throw OperationError(message: "\(execution.pipeline) #\(newer) has entered \(failed.name) since; it superseded \(execution.label), which can no longer be retried")
             }
             if let latest = try ExecutionRecord.filter(Column("pipeline") == execution.pipeline && Column("number") > execution.number)
                 .order(Column("number").desc).fetchOne(db), latest.definitionJSON != nil, latest.definitionJSON != execution.definitionJSON {
-                throw Refused(message: "the definition of \(execution.pipeline) changed since \(execution.label) (\(latest.label) uses another); start a new execution")
+                throw OperationError(message: "the definition of \(execution.pipeline) changed since \(execution.label) (\(latest.label) uses another); start a new execution")
             }
             var current = execution
             current.status = ExecutionStatus.inProgress

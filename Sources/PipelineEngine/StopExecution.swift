@@ -5,17 +5,12 @@ import GRDB
 /// stop-and-wait lets running actions finish and starts nothing new (Stopping → Stopped);
 /// abandon also marks running actions Abandoned and stops their process groups (TERM, then KILL).
 public enum StopExecution {
-    public struct Failure: Error, CustomStringConvertible {
-        public let message: String
-        public var description: String { message }
-    }
-
     /// Asks for the stop and returns what happened, for the user.
     public static func stop(layout: StateLayout, execution name: String, abandon: Bool, reason: String?, by user: String,
                             grace: Double, now: Double = Date().timeIntervalSince1970) throws -> String {
         let store = try Store(path: layout.database)
         let execution = try store.findExecution(name)
-        guard !execution.isTerminal else { throw Failure(message: "\(execution.label) already ended: \(execution.status)") }
+        guard !execution.isTerminal else { throw OperationError(message: "\(execution.label) already ended: \(execution.status)") }
         let summary = "stopped by \(user)" + (reason.map { ": \($0)" } ?? "")
         let notStarted = try store.write { db -> Bool in
             var current = try ExecutionRecord.fetchOne(db, key: execution.id)!

@@ -4,17 +4,12 @@ import GRDB
 /// `git pipeline transition disable|enable PIPELINE --stage S` (CodePipeline's
 /// Disable/EnableStageTransition): no execution enters a disabled stage; they wait in front of it.
 public enum Transitions {
-    public struct Failure: Error, CustomStringConvertible {
-        public let message: String
-        public var description: String { message }
-    }
-
     public static func set(layout: StateLayout, pipeline: String, stage: String, enabled: Bool, reason: String?, by user: String,
                            now: Double = Date().timeIntervalSince1970) throws -> String {
         let store = try Store(path: layout.database)
         let stages = try Reports(layout: layout, store: store).stageNames(pipeline: pipeline)
         guard stages.contains(stage) else {
-            throw Failure(message: "pipeline \(pipeline) has no stage `\(stage)` (stages: \(stages.joined(separator: ", ")))")
+            throw OperationError(message: "pipeline \(pipeline) has no stage `\(stage)` (stages: \(stages.joined(separator: ", ")))")
         }
         try store.write { db in
             if enabled {
