@@ -231,7 +231,6 @@ final class ActiveExecutions: @unchecked Sendable {
     private var finished = false
 
     var count: Int { lock.withLock { pipelines.count } }
-    func hasPipeline(_ name: String) -> Bool { lock.withLock { pipelines.values.contains(name) } }
     func insert(_ id: String, pipeline: String) { lock.withLock { pipelines[id] = pipeline } }
     func remove(_ id: String) { lock.withLock { _ = pipelines.removeValue(forKey: id); finished = true } }
     /// Wakes the loop (a push was recorded, or an execution ended).

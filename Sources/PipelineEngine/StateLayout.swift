@@ -13,7 +13,6 @@ public struct StateLayout: Sendable {
     public var artifacts: String { root + "/artifacts" }
     public var logs: String { root + "/logs" }
     public var work: String { root + "/work" }
-    public var runnerLog: String { root + "/runner.log" }
     public var runnerLock: String { root + "/runner.lock" }
 
     public var isInstalled: Bool { FileManager.default.fileExists(atPath: database) }

@@ -84,7 +84,4 @@ extension PipelineDeclaration {
     public func isTriggered(byRef ref: String, changedPaths: [String]?) -> Bool {
         PushFilter.matches(triggers.flatMap(\.push), ref: ref, changedPaths: changedPaths)
     }
-
-    /// True when some trigger filters on file paths (so the caller must compute changed paths).
-    public var needsChangedPaths: Bool { triggers.contains { $0.push.contains { $0.filePaths != nil } } }
 }
