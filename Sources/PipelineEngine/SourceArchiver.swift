@@ -19,8 +19,14 @@ public struct SourceArchiver {
     }
 
     /// Writes the zip of `tree` to `path`; returns its SHA-256. `log` hears of skipped submodules.
-    public func write(tree: ObjectID, to path: String, log: (String) -> Void = { _ in }) throws -> String {
+    /// Caps libgit2's memory before the first pack window opens: a window mapped with the default
+    /// size (1 GiB) covers a whole pack and stays resident.
+    static func limitLibgit2Memory() {
         Repository.limitMemory(mappedPackBytes: 4 << 20, windowBytes: 1 << 20, cacheBytes: 1 << 20)
+    }
+
+    public func write(tree: ObjectID, to path: String, log: (String) -> Void = { _ in }) throws -> String {
+        Self.limitLibgit2Memory()
         let repository = try Repository(path: gitDirectory)
         var items: [Item] = []
         try repository.walk(tree: tree) { path, entry in
@@ -49,6 +55,7 @@ public struct SourceArchiver {
     /// `git pipeline archive`: the SourceArtifact of `revision` written to `output` (nil: standard
     /// output), byte for byte what the Source action stores. Returns its SHA-256.
     public func archive(revision: String, output: String?, log: (String) -> Void) throws -> String {
+        Self.limitLibgit2Memory()
         let repository = try Repository(path: gitDirectory)
         let tree = try repository.commit(try repository.resolveCommit(revision)).tree
         guard output == nil else { return try write(tree: tree, to: output!, log: log) }
