@@ -163,10 +163,13 @@ struct ExecutionRunner {
         } catch {
             return .failure("cannot start the action: \(error)")
         }
-        let context = ActionContext(
-            execution: execution, stage: stage, action: action, attempt: record.attempt, layout: layout, settings: settings,
-            artifacts: ArtifactStore(layout: layout), availableArtifacts: artifacts, logPath: record.logPath!,
-            workspace: workFolder + "/\(action.name).\(record.attempt)")
+        let attempt = record.attempt, logPath = record.logPath!
+        func makeContext(_ action: Action) -> ActionContext {
+            ActionContext(execution: execution, stage: stage, action: action, attempt: attempt, layout: layout, settings: settings,
+                          artifacts: ArtifactStore(layout: layout), availableArtifacts: artifacts, logPath: logPath,
+                          workspace: workFolder + "/\(action.name).\(attempt)")
+        }
+        let context = makeContext(action)
         _ = FileManager.default.createFile(atPath: context.logPath, contents: Data(describe(action).utf8))
         try? notes.update(executionId: executionId)
 
@@ -174,10 +177,7 @@ struct ExecutionRunner {
         do {
             // Variables resolve just before the action starts, so earlier actions' outputs are there.
             let action = try VariableResolver.load(store: store, execution: execution, declaration: declaration).resolve(declared)
-            let context = ActionContext(
-                execution: execution, stage: stage, action: action, attempt: record.attempt, layout: layout, settings: settings,
-                artifacts: ArtifactStore(layout: layout), availableArtifacts: artifacts, logPath: record.logPath!,
-                workspace: workFolder + "/\(action.name).\(record.attempt)")
+            let context = makeContext(action)
             switch action.provider {
             case "Git":
                 outcome = try GitSourceProvider().run(context, store: store)

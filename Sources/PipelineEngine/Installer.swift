@@ -42,15 +42,15 @@ public struct Installer {
         let chained = hook + Self.chainedSuffix
         if FileManager.default.fileExists(atPath: hook) && !Self.isOurs(hook) {
             guard !FileManager.default.fileExists(atPath: chained) else {
-                throw InstallError(message: "\(hook) exists and so does \(chained); move one of them away and install again")
+                throw OperationError(message: "\(hook) exists and so does \(chained); move one of them away and install again")
             }
-            guard rename(hook, chained) == 0 else { throw InstallError(message: "cannot move \(hook) to \(chained): \(String(cString: strerror(errno)))") }
+            guard rename(hook, chained) == 0 else { throw OperationError(message: "cannot move \(hook) to \(chained): \(String(cString: strerror(errno)))") }
             done.append("kept the existing post-receive hook as \(chained); it still runs after git-pipeline's")
         }
         let hasChained = FileManager.default.isExecutableFile(atPath: chained)
         let hookBinary = (executable as NSString).deletingLastPathComponent + "/git-pipeline-hook"
         guard FileManager.default.isExecutableFile(atPath: hookBinary) else {
-            throw InstallError(message: "\(hookBinary) is missing: install git-pipeline-hook beside git-pipeline (make release builds both)")
+            throw OperationError(message: "\(hookBinary) is missing: install git-pipeline-hook beside git-pipeline (make release builds both)")
         }
         let shim = Self.shimTemplate
             .replacingOccurrences(of: "@GIT_PIPELINE_HOOK@", with: hookBinary.replacingOccurrences(of: "'", with: "'\\''"))
@@ -146,9 +146,4 @@ public struct Installer {
         }
         return (ok, problems)
     }
-}
-
-public struct InstallError: Error, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
 }

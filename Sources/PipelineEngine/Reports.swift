@@ -114,19 +114,21 @@ public struct Reports {
     public func stageNames(pipeline: String) throws -> [String] {
         let executions = try store.executions(pipeline: pipeline, limit: 200)
         guard !executions.isEmpty else { throw StoreError.notFound("no pipeline \(pipeline) (no executions yet)") }
-        let declaration = executions.lazy.compactMap { $0.definitionJSON }.first.flatMap {
+        return Self.latestDeclaration(executions)?.stages.map(\.name) ?? []
+    }
+
+    /// The declaration of the newest of `executions` (newest first) that had a valid one.
+    static func latestDeclaration(_ executions: [ExecutionRecord]) -> PipelineDeclaration? {
+        executions.lazy.compactMap { $0.definitionJSON }.first.flatMap {
             try? JSONDecoder().decode(PipelineDeclaration.self, from: Data($0.utf8))
         }
-        return declaration?.stages.map(\.name) ?? []
     }
 
     /// GetPipelineState's shape for one pipeline, from its declaration in the latest execution.
     public func statusJSON(pipeline: String) throws -> [String: Any] {
         let executions = try store.executions(pipeline: pipeline, limit: 200)
         guard let latest = executions.first else { throw StoreError.notFound("no pipeline \(pipeline) (no executions yet)") }
-        let declaration = executions.lazy.compactMap { $0.definitionJSON }.first.flatMap {
-            try? JSONDecoder().decode(PipelineDeclaration.self, from: Data($0.utf8))
-        }
+        let declaration = Self.latestDeclaration(executions)
         let stageNames = try declaration?.stages.map(\.name) ?? (store.stages(of: latest.id).map(\.name))
         let inProgress = executions.filter { $0.status == ExecutionStatus.inProgress }
         var stageStates: [[String: Any]] = []

@@ -111,7 +111,7 @@ public final class Runner: @unchecked Sendable {
             }
             guard claimed else { continue }
             started += 1
-            active.insert(execution.id, pipeline: execution.pipeline)
+            active.insert(execution.id)
             log("starting \(execution.label) (\(execution.id)) for \(execution.ref)@\(execution.sourceRevision.prefix(7))")
             let runner = ExecutionRunner(executionId: execution.id, layout: layout, settings: settings, store: store, notes: notes,
                                          scheduler: scheduler, now: now)
@@ -227,12 +227,12 @@ public final class Runner: @unchecked Sendable {
 /// The executions this runner is working on; touched by the loop and by finishing tasks.
 final class ActiveExecutions: @unchecked Sendable {
     private let lock = NSLock()
-    private var pipelines: [String: String] = [:]  // execution id → pipeline
+    private var ids: Set<String> = []
     private var finished = false
 
-    var count: Int { lock.withLock { pipelines.count } }
-    func insert(_ id: String, pipeline: String) { lock.withLock { pipelines[id] = pipeline } }
-    func remove(_ id: String) { lock.withLock { _ = pipelines.removeValue(forKey: id); finished = true } }
+    var count: Int { lock.withLock { ids.count } }
+    func insert(_ id: String) { lock.withLock { _ = ids.insert(id) } }
+    func remove(_ id: String) { lock.withLock { _ = ids.remove(id); finished = true } }
     /// Wakes the loop (a push was recorded, or an execution ended).
     func kick() { lock.withLock { finished = true } }
     /// True once after any execution ended or a kick.
