@@ -26,11 +26,6 @@ final class ApprovalTests: XCTestCase {
                 commands: ["echo shipping"]
         """
 
-    func status(_ box: Sandbox, _ number: Int) throws -> String? {
-        let shown = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["show", "server#\(number)", "--json"]).stdout.utf8)) as! [String: Any]
-        return (shown["pipelineExecution"] as? [String: Any])?["status"] as? String
-    }
-
     func waitUntil(_ what: String, timeout: Double = 30, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -53,9 +48,9 @@ final class ApprovalTests: XCTestCase {
         sleep(1)
         let third = try box.commit("three")
         try box.push()
-        try waitUntil("#2 to be superseded at the Gate") { try status(box, 2) == "Superseded" }
-        XCTAssertEqual(try status(box, 1), "InProgress")
-        XCTAssertEqual(try status(box, 3), "InProgress")
+        try waitUntil("#2 to be superseded at the Gate") { try box.executionStatus("server#2") == "Superseded" }
+        XCTAssertEqual(try box.executionStatus("server#1"), "InProgress")
+        XCTAssertEqual(try box.executionStatus("server#3"), "InProgress")
         let state = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["status", "server", "--json"]).stdout.utf8)) as! [String: Any]
         let gate = (state["stageStates"] as! [[String: Any]]).first { $0["stageName"] as? String == "Gate" }!
         XCTAssertEqual((gate["inboundExecutions"] as? [[String: Any]])?.map { $0["pipelineExecutionNumber"] as? Int }, [3])

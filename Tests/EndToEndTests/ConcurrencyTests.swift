@@ -4,15 +4,7 @@ import XCTest
 final class ConcurrencyTests: XCTestCase {
     func testTenClientsPushingAtOnceLoseNothing() throws {
         let box = try Sandbox()
-        let definition = """
-            stages:
-              - name: Build
-                actions:
-                  - name: Quick
-                    category: Build
-                    provider: Commands
-                    commands: ["echo $PIPELINE_BRANCH"]
-            """
+        let definition = Sandbox.quickPipeline("echo $PIPELINE_BRANCH")
         try box.commit("base", files: [".pipeline.yml": definition])
         try box.push()
         let clients = (0..<10).map { box.root + "/client\($0)" }

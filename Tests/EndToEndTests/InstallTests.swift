@@ -3,15 +3,7 @@ import XCTest
 
 /// install, uninstall, doctor, and the ways to name an execution.
 final class InstallTests: XCTestCase {
-    static let quick = """
-        stages:
-          - name: Build
-            actions:
-              - name: Quick
-                category: Build
-                provider: Commands
-                commands: ["echo quick"]
-        """
+    static let quick = Sandbox.quickPipeline()
 
     func testInstallHonoursCoreHooksPath() throws {
         let box = try Sandbox(install: false)

@@ -277,15 +277,7 @@ final class PushToNotesTests: XCTestCase {
 
     func testPushReturnsBeforeSlowActionFinishes() throws {
         let box = try Sandbox()
-        let slow = """
-            stages:
-              - name: Build
-                actions:
-                  - name: Slow
-                    category: Build
-                    provider: Commands
-                    commands: [sleep 5]
-            """
+        let slow = Sandbox.quickPipeline("sleep 5")
         let commit = try box.commit("slow", files: [".pipeline.yml": slow])
         let started = Date()
         try box.push()
@@ -299,15 +291,7 @@ final class PushToNotesTests: XCTestCase {
 
     func testTwoHundredExecutionsLeaveNotesTreeWithFanout() throws {
         let box = try Sandbox()
-        let quick = """
-            stages:
-              - name: Build
-                actions:
-                  - name: Quick
-                    category: Build
-                    provider: Commands
-                    commands: ["true"]
-            """
+        let quick = Sandbox.quickPipeline("true")
         try box.commit("base", files: [".pipeline.yml": quick])
         var refspecs: [String] = []
         var commits: [String] = []

@@ -39,18 +39,6 @@ final class RetryTests: XCTestCase {
         return result
     }
 
-    func waitForStatus(_ box: Sandbox, _ name: String, _ status: String) throws {
-        let deadline = Date().addingTimeInterval(30)
-        var last = ""
-        while Date() < deadline {
-            let shown = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["show", name, "--json"]).stdout.utf8)) as! [String: Any]
-            last = (shown["pipelineExecution"] as? [String: Any])?["status"] as? String ?? ""
-            if last == status { return }
-            usleep(100_000)
-        }
-        XCTFail("\(name) is \(last), expected \(status)")
-    }
-
     func testRetryRunsTheFailedActionsAgainAndTheSameExecutionSucceeds() throws {
         let box = try Sandbox()
         let marker = box.root + "/fixed"
@@ -60,7 +48,7 @@ final class RetryTests: XCTestCase {
         XCTAssertTrue(FileManager.default.createFile(atPath: marker, contents: Data()))
         let retried = try box.pipeline(["retry", "server#1"])
         XCTAssertTrue(retried.stdout.contains("server #1 retries stage Build (failed actions)"), retried.stdout)
-        try waitForStatus(box, "server#1", "Succeeded")
+        try box.waitForStatus("server#1", "Succeeded")
         let after = try attempts(box, "server#1")
         XCTAssertEqual(after["Steady"]?.0, 1, "a succeeded action is not run again")
         XCTAssertEqual(after["Flaky"]?.0, 2)
@@ -75,20 +63,20 @@ final class RetryTests: XCTestCase {
         try FileManager.default.removeItem(atPath: marker)
         try box.commit("two")
         try box.push()
-        try waitForStatus(box, "server#2", "Failed")
+        try box.waitForStatus("server#2", "Failed")
         XCTAssertTrue(FileManager.default.createFile(atPath: marker, contents: Data()))
         try box.pipeline(["retry", "server#2", "--all-actions"])
-        try waitForStatus(box, "server#2", "Succeeded")
+        try box.waitForStatus("server#2", "Succeeded")
         XCTAssertEqual(try attempts(box, "server#2")["Steady"]?.0, 2)
 
         // A failed execution that a newer one has passed in its stage cannot be retried.
         try FileManager.default.removeItem(atPath: marker)
         try box.commit("three")
         try box.push()
-        try waitForStatus(box, "server#3", "Failed")
+        try box.waitForStatus("server#3", "Failed")
         try box.commit("four")
         try box.push()
-        try waitForStatus(box, "server#4", "Failed")
+        try box.waitForStatus("server#4", "Failed")
         let stale = try box.pipeline(["retry", "server#3"], allowFailure: true)
         XCTAssertEqual(stale.status, 1)
         XCTAssertTrue(stale.stderr.contains("server #4 has entered Build since"), stale.stderr)

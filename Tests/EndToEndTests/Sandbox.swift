@@ -147,6 +147,41 @@ final class Sandbox {
 }
 
 extension Sandbox {
+    /// A one-stage pipeline (Build, action Quick) that runs one command.
+    static func quickPipeline(_ command: String = "echo quick") -> String {
+        """
+        stages:
+          - name: Build
+            actions:
+              - name: Quick
+                category: Build
+                provider: Commands
+                commands: [\(jsonString(command))]
+        """
+    }
+
+    static func jsonString(_ text: String) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes]), as: UTF8.self)
+    }
+
+    /// The status of an execution (`show --json`).
+    func executionStatus(_ name: String) throws -> String? {
+        let shown = try JSONSerialization.jsonObject(with: Data(try pipeline(["show", name, "--json"]).stdout.utf8)) as! [String: Any]
+        return (shown["pipelineExecution"] as? [String: Any])?["status"] as? String
+    }
+
+    /// Waits until an execution has `status`.
+    func waitForStatus(_ name: String, _ status: String, timeout: Double = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last: String?
+        while Date() < deadline {
+            last = try executionStatus(name)
+            if last == status { return }
+            usleep(100_000)
+        }
+        throw SandboxError(message: "\(name) is \(last ?? "missing"), expected \(status) within \(timeout)s")
+    }
+
     /// Waits until `path` exists (an action's marker) and returns its contents.
     func waitForFile(_ path: String, timeout: Double = 30) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)

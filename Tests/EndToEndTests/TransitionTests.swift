@@ -2,20 +2,7 @@ import Foundation
 import XCTest
 
 final class TransitionTests: XCTestCase {
-    static let quick = """
-        stages:
-          - name: Build
-            actions:
-              - name: Quick
-                category: Build
-                provider: Commands
-                commands: ["echo built"]
-        """
-
-    func executionStatus(_ box: Sandbox, _ number: Int) throws -> String? {
-        let shown = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["show", "server#\(number)", "--json"]).stdout.utf8)) as! [String: Any]
-        return (shown["pipelineExecution"] as? [String: Any])?["status"] as? String
-    }
+    static let quick = Sandbox.quickPipeline("echo built")
 
     func testDisabledTransitionHoldsExecutionsAndEnableLetsTheLatestIn() throws {
         let box = try Sandbox()
@@ -34,9 +21,9 @@ final class TransitionTests: XCTestCase {
         try box.push()
         // #2 waited in front of Build and #3 superseded it there.
         let deadline = Date().addingTimeInterval(20)
-        while try executionStatus(box, 2) != "Superseded" && Date() < deadline { usleep(100_000) }
-        XCTAssertEqual(try executionStatus(box, 2), "Superseded")
-        XCTAssertEqual(try executionStatus(box, 3), "InProgress")
+        while try box.executionStatus("server#2") != "Superseded" && Date() < deadline { usleep(100_000) }
+        XCTAssertEqual(try box.executionStatus("server#2"), "Superseded")
+        XCTAssertEqual(try box.executionStatus("server#3"), "InProgress")
         let state = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["status", "server", "--json"]).stdout.utf8)) as! [String: Any]
         let build = (state["stageStates"] as! [[String: Any]]).first { $0["stageName"] as? String == "Build" }!
         let transition = build["inboundTransitionState"] as! [String: Any]
