@@ -36,9 +36,11 @@ public struct RefUpdate: Sendable, Equatable {
     public var shortName: String { shortRefName(ref) }
 }
 
-/// Where definitions live in a revision (SPEC §3): `.pipeline.yml` and `.pipelines/*.yml`.
+/// Where definitions live in a revision (SPEC §3): `.pipeline.yml` and `.pipelines/*.yml`, or
+/// CodePipeline's JSON (`aws codepipeline get-pipeline` output) as `.pipeline.json`/`.pipelines/*.json`.
 public enum DefinitionFiles {
-    static let rootFiles = [".pipeline.yml", ".pipeline.yaml"]
+    static let rootFiles = [".pipeline.yml", ".pipeline.yaml", ".pipeline.json"]
+    static let suffixes = [".yml", ".yaml", ".json"]
 
     /// Every definition file of `commit`, in path order, with its blob.
     public static func list(repository: Repository, commit: ObjectID) throws -> [(path: String, blob: ObjectID)] {
@@ -48,7 +50,7 @@ public enum DefinitionFiles {
             if let entry = try repository.treeEntry(in: tree, path: name), !entry.isTree { files.append((name, entry.id)) }
         }
         if let folder = try repository.treeEntry(in: tree, path: ".pipelines"), folder.isTree {
-            for entry in try repository.treeEntries(folder.id) where !entry.isTree && (entry.name.hasSuffix(".yml") || entry.name.hasSuffix(".yaml")) {
+            for entry in try repository.treeEntries(folder.id) where !entry.isTree && suffixes.contains(where: { entry.name.hasSuffix($0) }) {
                 files.append((".pipelines/" + entry.name, entry.id))
             }
         }
@@ -60,7 +62,7 @@ public enum DefinitionFiles {
     public static func defaultName(path: String, repositoryName: String) -> String {
         guard path.hasPrefix(".pipelines/") else { return repositoryName }
         var name = String(path.dropFirst(".pipelines/".count))
-        for suffix in [".yml", ".yaml"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
+        for suffix in suffixes where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
         return name
     }
 

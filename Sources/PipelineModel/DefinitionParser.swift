@@ -1,31 +1,44 @@
 import Yams
 
 /// Reads a pipeline definition (SPEC §3) from YAML text and validates it. Pure: it sees only the text.
-public struct DefinitionParser {
+public struct DefinitionParser: YAMLReading {
     /// Providers that run here, by category, and the AWS providers mapped to them (SPEC §6).
     public static let providers: [ActionCategory: [String]] = [
         .source: ["Git"],
-        .build: ["Commands"],
-        .test: ["Commands"],
+        .build: ["Buildspec", "Commands"],
+        .test: ["Buildspec", "Commands"],
         .approval: ["Manual"],
+        .invoke: ["Command"],
+        .deploy: ["Directory"],
     ]
-    static let awsProviderMap: [String: String] = [
-        "CodeCommit": "Git", "CodeStarSourceConnection": "Git", "GitHub": "Git",
+    public static let awsProviderMap: [String: String] = [
+        "CodeCommit": "Git", "CodeStarSourceConnection": "Git", "GitHub": "Git", "CodeBuild": "Buildspec",
+        "Lambda": "Command", "CodeDeploy": "Directory",
     ]
-    /// Providers of SPEC §6 that this version does not run yet.
-    static let plannedProviders: Set<String> = ["Buildspec", "CodeBuild", "Command", "Lambda", "Directory", "CodeDeploy"]
+    /// CodePipeline providers with no local equivalent: a definition naming one is accepted with a
+    /// warning (AWS users bring whole pipelines), and the action fails, saying so, if it runs.
+    public static let unmappedAWSProviders: Set<String> = [
+        "S3", "ECR", "ElasticBeanstalk", "ECS", "CodeDeployToECS", "CloudFormation", "CloudFormationStackSet",
+        "CloudFormationStackInstances", "ServiceCatalog", "AlexaSkillsKit", "DeviceFarm", "StepFunctions", "AppConfig",
+        "Snyk", "Jenkins", "GitHubEnterpriseServer", "BitbucketCloud", "GitLab", "GitLabSelfManaged", "EC2", "EKS",
+        "InspectorScan", "ECRBuildAndPublish", "CodeStarSourceConnectionV2", "CodeGuruReviewer", "BlackDuck", "GhostInspector",
+        "Runscope", "ThirdParty", "SNS",
+    ]
 
     static let pipelineKeys = ["name", "executionMode", "pipelineType", "variables", "triggers", "stages", "version"]
+    static let awsOnlyPipelineKeys = ["roleArn", "artifactStore", "artifactStores", "restartExecutionOnUpdate",
+                                      "disableInboundStageTransitions", "tags"]
     static let stageKeys = ["name", "actions", "onFailure"]
+    static let awsOnlyStageKeys = ["blockers", "beforeEntry", "onSuccess"]
     static let actionKeys = ["name", "category", "provider", "runOrder", "configuration", "commands", "outputVariables",
-                             "inputArtifacts", "outputArtifacts", "namespace", "timeoutInMinutes"]
-    static let awsOnlyActionKeys = ["region", "roleArn", "owner", "version", "actionTypeId"]
+                             "inputArtifacts", "outputArtifacts", "namespace", "timeoutInMinutes", "actionTypeId"]
+    static let awsOnlyActionKeys = ["region", "roleArn", "owner", "version"]
 
     public let file: String
-    private var diagnostics: [Diagnostic] = []
+    var diagnostics: [Diagnostic] = []
     /// Allowed keys that a misspelt key in the last mapping read probably meant; their absence is
     /// then not reported again.
-    private var misspelt: Set<String> = []
+    var misspelt: Set<String> = []
     /// The pipeline's declared name, even when the rest does not validate.
     private var declaredName: String?
 
@@ -44,80 +57,17 @@ public struct DefinitionParser {
         return declaration
     }
 
-    // MARK: Diagnostics
-
-    func location(_ node: Node?) -> SourceLocation {
-        SourceLocation(file: file, line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
-    }
-
-    mutating func error(_ node: Node?, _ message: String, fix: String? = nil) {
-        diagnostics.append(Diagnostic(.error, location(node), message, fix: fix))
-    }
-
-    mutating func warning(_ node: Node?, _ message: String, fix: String? = nil) {
-        diagnostics.append(Diagnostic(.warning, location(node), message, fix: fix))
-    }
-
-    // MARK: Node helpers
-
-    /// A mapping's entries, with unknown keys reported (and a "did you mean").
-    mutating func entries(_ node: Node, _ what: String, allowed: [String], ignoredWithWarning: [String] = []) -> [String: (key: Node, value: Node)]? {
-        guard case .mapping(let mapping) = node else {
-            error(node, "\(what) must be a mapping of keys to values", fix: "write it as `key: value` lines")
-            return nil
-        }
-        var result: [String: (key: Node, value: Node)] = [:]
-        misspelt = []
-        for (key, value) in mapping {
-            guard let name = key.string else { error(key, "a key in \(what) is not a string"); continue }
-            if ignoredWithWarning.contains(name) {
-                warning(key, "`\(name)` in \(what) is an AWS setting with no meaning here; it is ignored")
-            } else if !allowed.contains(name) {
-                let guess = closestMatch(to: name, in: allowed)
-                if let guess { misspelt.insert(guess) }
-                let hint = guess.map { "did you mean `\($0)`?" } ?? "allowed keys: \(allowed.joined(separator: ", "))"
-                error(key, "unknown key `\(name)` in \(what)", fix: hint)
-            } else {
-                result[name] = (key, value)
-            }
-        }
-        return result
-    }
-
-    mutating func string(_ node: Node?, _ what: String) -> String? {
-        guard let node else { return nil }
-        guard case .scalar(let scalar) = node else {
-            error(node, "\(what) must be a single value, not a list or mapping")
-            return nil
-        }
-        return scalar.string
-    }
-
-    mutating func list(_ node: Node?, _ what: String) -> [Node] {
-        guard let node else { return [] }
-        if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.tag.description.hasSuffix(":null") { return [] }
-        guard case .sequence(let sequence) = node else {
-            error(node, "\(what) must be a list", fix: "put each item on its own line starting with `- `")
-            return []
-        }
-        return Array(sequence)
-    }
-
-    mutating func integer(_ node: Node?, _ what: String, range: ClosedRange<Int>) -> Int? {
-        guard let text = string(node, what) else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            error(node, "\(what) must be a whole number from \(range.lowerBound) to \(range.upperBound), not `\(text)`")
-            return nil
-        }
-        return value
-    }
-
     mutating func name(_ node: Node?, _ what: String, parent: Node) -> String? {
         guard let node else {
             error(parent, "\(what) has no `name`", fix: "add `name: …`")
             return nil
         }
         guard let text = string(node, "\(what) name") else { return nil }
+        if text.hasPrefix("%") && text.hasSuffix("%") || text.contains("${") || text.contains("{{") {
+            warning(node, "\(what) name `\(text)` is a template placeholder, not substituted here",
+                    fix: "fill in the template before using the file")
+            return what == "the pipeline" ? nil : text.filter { $0.isLetter || $0.isNumber || "._-@".contains($0) }
+        }
         let allowed = text.allSatisfy { $0.isLetter || $0.isNumber || "._-@".contains($0) }
         if text.isEmpty || text.count > 100 || !allowed {
             error(node, "\(what) name `\(text)` is not valid", fix: "use 1–100 letters, digits, and . _ - @ (CodePipeline's rule)")
@@ -128,18 +78,39 @@ public struct DefinitionParser {
     // MARK: Parsing
 
     mutating func parse(_ text: String, defaultName: String) -> PipelineDeclaration? {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else { return nil }
-            root = node
-        } catch let yamlError as YamlError {
-            reportYAML(yamlError)
-            return nil
-        } catch {
-            self.error(nil, "cannot read YAML: \(error)")
+        guard let document = composeDocument(text) else { return nil }
+        // CodePipeline's own JSON and CloudFormation templates are read in the native shape.
+        guard let root = importedPipelines(document)?.first ?? (isForeign(document) ? nil : document) else { return nil }
+        return parse(root: root, defaultName: defaultName)
+    }
+
+    /// Every pipeline of a document (a CloudFormation template may hold several), for `lint`.
+    public static func check(_ text: String, file: String, defaultName: String) -> [Diagnostic] {
+        var parser = DefinitionParser(file: file)
+        guard let document = parser.composeDocument(text) else { return parser.diagnostics }
+        if let imported = parser.importedPipelines(document) {
+            for root in imported { _ = parser.parse(root: root, defaultName: defaultName) }
+        } else if !parser.isForeign(document) {
+            _ = parser.parse(root: document, defaultName: defaultName)
+        }
+        return parser.diagnostics
+    }
+
+    /// The YAML (or JSON) document; a `.json` file must also be a JSON object, which YAML alone
+    /// would not check (a file without its outer braces still reads as YAML).
+    mutating func composeDocument(_ text: String) -> Node? {
+        if file.hasSuffix(".json"), let first = text.first(where: { !$0.isWhitespace }), first != "{" {
+            let line = text.prefix { $0 != first }.filter(\.isNewline).count + 1
+            diagnostics.append(Diagnostic(.error, SourceLocation(file: file, line: line, column: 1),
+                                          "not valid JSON: the document must be one object, starting with `{`",
+                                          fix: "wrap the content in `{ … }` (as `aws codepipeline get-pipeline` prints it)"))
             return nil
         }
-        guard let top = entries(root, "the pipeline", allowed: Self.pipelineKeys) else { return nil }
+        return compose(text)
+    }
+
+    mutating func parse(root: Node, defaultName: String) -> PipelineDeclaration? {
+        guard let top = entries(root, "the pipeline", allowed: Self.pipelineKeys, ignoredWithWarning: Self.awsOnlyPipelineKeys) else { return nil }
 
         let pipelineName = top["name"].flatMap { name($0.value, "the pipeline", parent: root) } ?? defaultName
         if top["name"] != nil { declaredName = pipelineName }
@@ -166,17 +137,6 @@ public struct DefinitionParser {
         addImplicitSource(&stages)
         checkGraph(stages, stageNodes: top["stages"].map { list($0.value, "stages") } ?? [])
         return PipelineDeclaration(name: pipelineName, executionMode: mode, variables: variables, triggers: triggers, stages: stages)
-    }
-
-    mutating func reportYAML(_ yamlError: YamlError) {
-        let (problem, mark): (String, Mark?) = switch yamlError {
-        case .scanner(let context, let problem, let mark, _): ((context.map { "\($0) " } ?? "") + problem, mark)
-        case .parser(let context, let problem, let mark, _): ((context.map { "\($0) " } ?? "") + problem, mark)
-        case .composer(let context, let problem, let mark, _): ((context.map { "\($0) " } ?? "") + problem, mark)
-        default: (yamlError.description, nil)
-        }
-        diagnostics.append(Diagnostic(.error, SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1),
-                                      "YAML syntax: \(problem)", fix: "check indentation and quoting on this line and the one before"))
     }
 
     mutating func parseVariables(_ node: Node?) -> [PipelineVariable] {
@@ -228,7 +188,7 @@ public struct DefinitionParser {
     }
 
     mutating func parseStage(_ node: Node) -> Stage? {
-        guard let fields = entries(node, "a stage", allowed: Self.stageKeys) else { return nil }
+        guard let fields = entries(node, "a stage", allowed: Self.stageKeys, ignoredWithWarning: Self.awsOnlyStageKeys) else { return nil }
         let stageMisspelt = misspelt
         let stageName = name(fields["name"]?.value, "a stage", parent: node) ?? "?"
         var onFailure: String?
@@ -252,7 +212,14 @@ public struct DefinitionParser {
         let actionMisspelt = misspelt
         let actionName = name(f["name"]?.value, "an action in stage `\(stage)`", parent: node) ?? "?"
         var category = ActionCategory.build
-        if let node = f["category"]?.value, let text = string(node, "category") {
+        // CodePipeline's JSON names the type in `actionTypeId` (category, owner, provider, version).
+        var typeFields: [String: (key: Node, value: Node)] = [:]
+        if let typeNode = f["actionTypeId"]?.value {
+            typeFields = entries(typeNode, "actionTypeId", allowed: ["category", "owner", "provider", "version"]) ?? [:]
+        }
+        let categoryNode = f["category"]?.value ?? typeFields["category"]?.value
+        let providerNode = f["provider"]?.value ?? typeFields["provider"]?.value
+        if let node = categoryNode, let text = string(node, "category") {
             if let value = ActionCategory(rawValue: text) { category = value } else {
                 let hint = closestMatch(to: text, in: ActionCategory.allCases.map(\.rawValue)).map { "did you mean `\($0)`?" }
                 error(node, "unknown category `\(text)` in action `\(actionName)`",
@@ -262,13 +229,13 @@ public struct DefinitionParser {
             error(node, "action `\(actionName)` has no `category`", fix: "add `category: Build` (or Source, Test, Deploy, Approval, Invoke)")
         }
         var provider = ""
-        if let node = f["provider"]?.value, let text = string(node, "provider") {
+        if let node = providerNode, let text = string(node, "provider") {
             provider = Self.awsProviderMap[text] ?? text
             let known = Self.providers[category] ?? []
             if !known.contains(provider) {
-                if Self.plannedProviders.contains(text) {
-                    error(node, "provider `\(text)` (\(category.rawValue)) does not run in this version of git-pipeline",
-                          fix: "use \(known.isEmpty ? "another category" : known.joined(separator: " or "))")
+                if Self.unmappedAWSProviders.contains(text) {
+                    warning(node, "provider `\(text)` (\(category.rawValue)) has no local equivalent; action `\(actionName)` will fail if it runs",
+                            fix: "replace it with \(known.isEmpty ? "a Commands action" : known.joined(separator: " or ")) to run it here")
                 } else {
                     let all = Self.providers.values.flatMap { $0 }
                     let hint = closestMatch(to: text, in: known.isEmpty ? all : known).map { "did you mean `\($0)`?" }
@@ -281,7 +248,8 @@ public struct DefinitionParser {
                   fix: "add `provider: \((Self.providers[category] ?? ["Commands"]).first!)`")
         }
         let runOrder = f["runOrder"].flatMap { integer($0.value, "runOrder", range: 1...999) } ?? 1
-        let timeout = f["timeoutInMinutes"].flatMap { integer($0.value, "timeoutInMinutes", range: 1...10080) } ?? 60
+        let timeout = f["timeoutInMinutes"].flatMap { integer($0.value, "timeoutInMinutes", range: 1...10080) }
+            ?? (category == .approval ? 10080 : 60)  // CodePipeline: an approval waits up to 7 days
         var configuration: [String: String] = [:]
         if let config = f["configuration"]?.value {
             if case .mapping(let mapping) = config {
@@ -298,7 +266,12 @@ public struct DefinitionParser {
             error(f["commands"]?.value ?? node, "Commands action `\(actionName)` has no commands", fix: "add `commands:` with a list of shell commands")
         }
         if provider == "Git", let format = configuration["OutputArtifactFormat"], format != "CODE_ZIP" {
-            error(f["configuration"]?.value, "OutputArtifactFormat `\(format)` is not supported yet", fix: "use CODE_ZIP (a zip of the commit's tree)")
+            if format == "CODEBUILD_CLONE_REF" || format == "CLONE_REF" {
+                warning(f["configuration"]?.value, "OutputArtifactFormat \(format) (a full clone) is given as CODE_ZIP here: the commit's tree, without .git",
+                        fix: "use CODE_ZIP, or fetch history in the build from $PIPELINE_REPOSITORY")
+            } else {
+                error(f["configuration"]?.value, "OutputArtifactFormat `\(format)` is not CODE_ZIP or CODEBUILD_CLONE_REF")
+            }
         }
         let outputVariables = list(f["outputVariables"]?.value, "outputVariables").compactMap { string($0, "an output variable") }
         let inputs = list(f["inputArtifacts"]?.value, "inputArtifacts").compactMap { artifactName($0) }

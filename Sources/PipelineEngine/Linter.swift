@@ -1,0 +1,39 @@
+import Foundation
+import PipelineModel
+
+/// `git pipeline lint [FILE…]`: reads each file and reports what will not run here.
+public enum Linter {
+    public struct Report: Sendable {
+        public let file: String
+        public let kind: LintKind
+        public let diagnostics: [Diagnostic]
+        public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+    }
+
+    /// The files `lint` checks when none are named: the definitions, buildspecs and appspecs at the
+    /// top of the working tree.
+    public static func defaultFiles(in folder: String) -> [String] {
+        let fm = FileManager.default
+        var files = [".pipeline.yml", ".pipeline.yaml", ".pipeline.json", "buildspec.yml", "buildspec.yaml", "appspec.yml", "appspec.yaml"]
+            .filter { fm.fileExists(atPath: folder + "/" + $0) }
+        if let entries = try? fm.contentsOfDirectory(atPath: folder + "/.pipelines") {
+            files += entries.sorted().filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") || $0.hasSuffix(".json") }.map { ".pipelines/" + $0 }
+        }
+        return files
+    }
+
+    public static func lint(file: String, kind: LintKind?) throws -> Report {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw OperationError(message: "cannot read \(file)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return Report(file: file, kind: kind ?? .pipeline, diagnostics: [
+                Diagnostic(.error, SourceLocation(file: file, line: 1, column: 1), "the file is not UTF-8 text", fix: "save it as UTF-8")])
+        }
+        let detected = kind ?? LintKind.detect(path: file, text: text)
+        var name = (file as NSString).lastPathComponent
+        for suffix in [".yml", ".yaml", ".json"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
+        if name.hasPrefix(".") || name.isEmpty { name = "pipeline" }
+        return Report(file: file, kind: detected, diagnostics: detected.check(text, file: file, defaultName: name))
+    }
+}
