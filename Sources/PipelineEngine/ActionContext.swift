@@ -53,6 +53,60 @@ struct ActionContext {
     }
 }
 
+/// An action's failure before anything ran (as a Result's failure).
+extension ActionOutcome: Error {}
+
+extension ActionContext {
+    /// The metadata folder beside the workspace (scripts, the current command, exported variables).
+    var meta: String { workspace + ".meta" }
+
+    /// Creates the workspace and unpacks the input artifacts: the first (primary) into the
+    /// workspace, the others into `<workspace>.inputs/NAME`. Returns the secondary folders by name.
+    func unpackInputs() throws -> Result<[String: String], ActionOutcome> {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: workspace, withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: meta, withIntermediateDirectories: true)
+        var secondary: [String: String] = [:]
+        for (index, input) in action.inputArtifacts.enumerated() {
+            guard let digest = availableArtifacts[input] else {
+                return .failure(.failure("input artifact \(input) was not produced in this execution"))
+            }
+            let target = index == 0 ? workspace : workspace + ".inputs/" + input
+            try fm.createDirectory(atPath: target, withIntermediateDirectories: true)
+            do {
+                try ZipReader(path: artifacts.path(ofDigest: digest)).extract(into: target)
+            } catch {
+                return .failure(.failure("cannot unpack input artifact \(input): \(error)"))
+            }
+            if index > 0 { secondary[input] = target }
+            log("[Container] input artifact \(input) (sha256:\(digest.prefix(12))) unpacked into \(target)")
+        }
+        return .success(secondary)
+    }
+
+    /// Runs a bash script in the action's own process group, with its timeout; whatever the script
+    /// left running is stopped when it ends. Output goes to the log, `mask` values as `***`.
+    func runScript(_ script: String, named name: String, environment: [String: String], mask: [String] = [],
+                   timeoutSeconds: Double? = nil, onStart: (pid_t) throws -> Void) async throws -> (ProcessExit, timedOut: Bool) {
+        let path = meta + "/" + name
+        try FileManager.default.createDirectory(atPath: meta, withIntermediateDirectories: true)
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let spec = ProcessLauncher.Spec(executable: "/bin/bash", arguments: ["--noprofile", "--norc", path],
+                                        environment: environment, logPath: logPath, mask: mask)
+        let (pid, pump) = try ProcessLauncher.spawnMasked(spec)
+        try onStart(pid)
+        let timeout = timeoutSeconds ?? Double(action.timeoutInMinutes) * 60
+        let (exit, timedOut) = await ProcessLauncher.wait(pid: pid, timeout: timeout, grace: settings.killGraceSeconds)
+        // Whatever the commands left running in the background dies with the action.
+        if ProcessLauncher.groupAlive(pid) { ProcessLauncher.terminateGroup(pid, grace: 2) }
+        pump?.drain()
+        if timedOut {
+            log("[Container] action timed out after \(Int(timeout / 60)) minutes; its process group was stopped")
+        }
+        return (exit, timedOut)
+    }
+}
+
 /// What an action ended with.
 struct ActionOutcome {
     var succeeded: Bool

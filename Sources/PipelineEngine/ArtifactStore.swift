@@ -28,9 +28,13 @@ public struct ArtifactStore: Sendable {
         return (digest, size, false)
     }
 
-    /// Zips files of `folder` matching `globs` (nil: everything) into the store.
-    public func storeFolder(_ folder: String, globs: [String]?) throws -> (digest: String, size: Int64, files: Int) {
-        let matchers = globs?.map { Glob($0.hasPrefix("./") ? String($0.dropFirst(2)) : $0) }
+    /// Zips files of `folder` matching `globs` (nil: everything) and none of `excludes` into the
+    /// store; with `discardPaths` each file goes in under its name alone (buildspec discard-paths).
+    public func storeFolder(_ folder: String, globs: [String]?, excludes: [String] = [],
+                            discardPaths: Bool = false) throws -> (digest: String, size: Int64, files: Int) {
+        func glob(_ pattern: String) -> Glob { Glob(pattern.hasPrefix("./") ? String(pattern.dropFirst(2)) : pattern) }
+        let matchers = globs?.map(glob)
+        let excluded = excludes.map(glob)
         var paths: [String] = []
         let fm = FileManager.default
         guard let walker = fm.enumerator(atPath: folder) else { throw ZipError(path: folder, message: "cannot read the workspace") }
@@ -41,28 +45,34 @@ public struct ArtifactStore: Sendable {
             let type = info.st_mode & S_IFMT
             guard type == S_IFREG || type == S_IFLNK else { continue }
             if let matchers, !matchers.contains(where: { $0.matches(relative) }) { continue }
+            if excluded.contains(where: { $0.matches(relative) }) { continue }
             paths.append(relative)
         }
         paths.sort()
+        var names: [String: String] = [:]  // name in the zip → path in the folder
+        for relative in paths {
+            let name = discardPaths ? (relative as NSString).lastPathComponent : relative
+            if names[name] == nil { names[name] = relative }
+        }
         let temporary = temporaryPath()
         defer { unlink(temporary) }
         let writer = try ZipWriter(path: temporary)
-        for relative in paths {
+        for (name, relative) in names.sorted(by: { $0.key < $1.key }) {
             let full = folder + "/" + relative
             var info = stat()
             lstat(full, &info)
             if info.st_mode & S_IFMT == S_IFLNK {
                 let target = try fm.destinationOfSymbolicLink(atPath: full)
-                try Array(target.utf8).withUnsafeBytes { try writer.add(.file(path: relative, mode: 0o120777, bytes: $0)) }
+                try Array(target.utf8).withUnsafeBytes { try writer.add(.file(path: name, mode: 0o120777, bytes: $0)) }
             } else {
                 guard let data = fm.contents(atPath: full) else { throw ZipError(path: full, message: "cannot read") }
                 let mode: UInt32 = info.st_mode & 0o111 != 0 ? 0o100755 : 0o100644
-                try data.withUnsafeBytes { try writer.add(.file(path: relative, mode: mode, bytes: $0)) }
+                try data.withUnsafeBytes { try writer.add(.file(path: name, mode: mode, bytes: $0)) }
             }
         }
         let digest = try writer.finish()
         let size = try keep(temporary, digest: digest)
-        return (digest, size, paths.count)
+        return (digest, size, names.count)
     }
 
     /// Moves a finished zip to its content address (an identical one may already be there).

@@ -39,43 +39,17 @@ struct GitSourceProvider {
 /// session (so `cd` and `export` carry over), the first non-zero exit fails the action.
 struct CommandsProvider {
     func run(_ context: ActionContext, store: Store, onStart: (pid_t) throws -> Void) async throws -> ActionOutcome {
-        let fm = FileManager.default
         let meta = context.workspace + ".meta"
-        try fm.createDirectory(atPath: context.workspace, withIntermediateDirectories: true)
-        try fm.createDirectory(atPath: meta, withIntermediateDirectories: true)
-
-        var secondary: [String: String] = [:]
-        for (index, input) in context.action.inputArtifacts.enumerated() {
-            guard let digest = context.availableArtifacts[input] else {
-                return .failure("input artifact \(input) was not produced in this execution")
-            }
-            let target = index == 0 ? context.workspace : context.workspace + ".inputs/" + input
-            try fm.createDirectory(atPath: target, withIntermediateDirectories: true)
-            do {
-                try ZipReader(path: context.artifacts.path(ofDigest: digest)).extract(into: target)
-            } catch {
-                return .failure("cannot unpack input artifact \(input): \(error)")
-            }
-            if index > 0 { secondary[input] = target }
-            context.log("[Container] input artifact \(input) (sha256:\(digest.prefix(12))) unpacked into \(target)")
+        let secondary: [String: String]
+        switch try context.unpackInputs() {
+        case .success(let folders): secondary = folders
+        case .failure(let outcome): return outcome
         }
-
         let script = Self.script(workspace: context.workspace, commands: context.action.commands, meta: meta,
                                  outputVariables: context.action.outputVariables)
-        let scriptPath = meta + "/commands.sh"
-        try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
         let environment = context.environment(sourceDirectory: context.workspace, secondaryInputs: secondary)
-        let spec = ProcessLauncher.Spec(executable: "/bin/bash", arguments: ["--noprofile", "--norc", scriptPath],
-                                        environment: environment, logPath: context.logPath)
-        let pid = try ProcessLauncher.spawn(spec)
-        try onStart(pid)
-        let timeout = Double(context.action.timeoutInMinutes) * 60
-        let (exit, timedOut) = await Self.wait(pid: pid, timeout: timeout, grace: context.settings.killGraceSeconds)
-        // Whatever the commands left running in the background dies with the action.
-        if ProcessLauncher.groupAlive(pid) { ProcessLauncher.terminateGroup(pid, grace: 2) }
-
+        let (exit, timedOut) = try await context.runScript(script, named: "commands.sh", environment: environment, onStart: onStart)
         if timedOut {
-            context.log("[Container] action timed out after \(context.action.timeoutInMinutes) minutes; its process group was stopped")
             return .failure("timed out after \(context.action.timeoutInMinutes) minutes", command: Self.failedCommand(meta: meta, commands: context.action.commands))
         }
         guard exit.succeeded else {
@@ -94,28 +68,6 @@ struct CommandsProvider {
             outcome.outputArtifacts.append((output.name, stored.digest, stored.size))
         }
         return outcome
-    }
-
-    static func wait(pid: pid_t, timeout: Double, grace: Double) async -> (ProcessExit, Bool) {
-        await withTaskGroup(of: ProcessExit?.self) { group in
-            group.addTask { await ProcessLauncher.wait(pid) }
-            group.addTask {
-                try? await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
-                return nil
-            }
-            var timedOut = false
-            while let result = await group.next() {
-                if let result {
-                    group.cancelAll()
-                    return (result, timedOut)
-                }
-                if !Task.isCancelled && !timedOut {
-                    timedOut = true
-                    ProcessLauncher.terminateGroup(pid, grace: grace)
-                }
-            }
-            return (.signaled(SIGKILL), true)
-        }
     }
 
     /// Quotes a string for bash, single quotes closed and reopened around each quote.

@@ -31,14 +31,18 @@ public enum Spawn {
     /// process group of its own (or a session of its own with `newSession`). Returns the pid, which
     /// is also the group's id.
     public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String],
-                             logPath: String?, newSession: Bool) throws -> pid_t {
+                             logPath: String?, newSession: Bool, outputDescriptor: Int32? = nil) throws -> pid_t {
         try lock.withLock { _ in
             closeInheritedDescriptors()
             var actions = posix_spawn_file_actions_t()
             posix_spawn_file_actions_init(&actions)
             defer { posix_spawn_file_actions_destroy(&actions) }
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, logPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            if let outputDescriptor {
+                posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 1)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, 1, logPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            }
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
 
             var attributes = posix_spawnattr_t()

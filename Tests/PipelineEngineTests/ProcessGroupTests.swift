@@ -15,7 +15,7 @@ final class ProcessGroupTests: XCTestCase {
         let pid = try ProcessLauncher.spawn(.init(executable: "/bin/bash", arguments: ["-c", script],
                                                   environment: ProcessLauncher.cleanEnvironment(), logPath: folder + "/log"))
         let started = Date()
-        let (exit, timedOut) = await CommandsProvider.wait(pid: pid, timeout: 0.5, grace: 0.5)
+        let (exit, timedOut) = await ProcessLauncher.wait(pid: pid, timeout: 0.5, grace: 0.5)
         XCTAssertTrue(timedOut)
         XCTAssertEqual(exit, .signaled(SIGKILL))
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)
@@ -28,7 +28,7 @@ final class ProcessGroupTests: XCTestCase {
     func testFinishedCommandReportsItsExitStatus() async throws {
         let pid = try ProcessLauncher.spawn(.init(executable: "/bin/sh", arguments: ["-c", "exit 7"],
                                                   environment: ProcessLauncher.cleanEnvironment(), logPath: nil))
-        let (exit, timedOut) = await CommandsProvider.wait(pid: pid, timeout: 30, grace: 1)
+        let (exit, timedOut) = await ProcessLauncher.wait(pid: pid, timeout: 30, grace: 1)
         XCTAssertFalse(timedOut)
         XCTAssertEqual(exit, .exited(7))
     }
