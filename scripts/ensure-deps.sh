@@ -8,6 +8,8 @@ pkg-config --exists sqlite3 2>/dev/null || missing="$missing libsqlite3-dev"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 command -v git >/dev/null 2>&1 || missing="$missing git"
 command -v python3 >/dev/null 2>&1 || missing="$missing python3"
+# The buildspec end-to-end test builds a Python project with pytest (JUnit XML), as users do.
+python3 -c "import pytest" 2>/dev/null || missing="$missing python3-pytest"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing:$missing"

@@ -115,6 +115,7 @@ struct ActionOutcome {
     var failedCommand: String?
     var outputArtifacts: [(name: String, digest: String, size: Int64)] = []
     var outputVariables: [String: String] = [:]
+    var testReport: TestReport?
 
     static func failure(_ message: String, command: String? = nil) -> ActionOutcome {
         ActionOutcome(succeeded: false, errorMessage: message, failedCommand: command)

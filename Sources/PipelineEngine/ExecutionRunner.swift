@@ -155,7 +155,7 @@ struct ExecutionRunner {
                     id: nil, executionId: executionId, stageName: stage.name, actionName: action.name, category: action.category.rawValue,
                     provider: action.provider, runOrder: action.runOrder, attempt: attempt, status: ExecutionStatus.inProgress,
                     startedAt: time, endedAt: nil, processGroup: nil, logPath: logFolder + "/\(action.name).\(attempt).log",
-                    summary: nil, errorMessage: nil, failedCommand: nil, outputVariables: nil)
+                    summary: nil, errorMessage: nil, failedCommand: nil, outputVariables: nil, testReport: nil)
                 try record.insert(db)
                 try Events.record(db, Events.actionChange, execution: execution, status: ExecutionStatus.inProgress, stage: stage.name, action: record, time: time)
                 return record
@@ -186,10 +186,15 @@ struct ExecutionRunner {
                 outcome = try await CommandsProvider().run(context, store: store) { pid in
                     try store.write { db in try db.execute(sql: "UPDATE actions SET processGroup = ? WHERE id = ?", arguments: [Int(pid), id]) }
                 }
+            case "Buildspec":
+                let id = record.id!
+                outcome = try await BuildspecProvider().run(context, store: store) { pid in
+                    try store.write { db in try db.execute(sql: "UPDATE actions SET processGroup = ? WHERE id = ?", arguments: [Int(pid), id]) }
+                }
             case "Manual":
                 outcome = try await ManualApproval().run(context, actionId: record.id!, store: store, notes: notes, now: now)
             default:
-                outcome = .failure("provider \(action.provider) does not run in this version")
+                outcome = .failure("provider \(action.provider) has no local equivalent; replace it with one of SPEC §6's providers to run it here")
             }
         } catch {
             outcome = .failure("\(error)")
@@ -209,6 +214,9 @@ struct ExecutionRunner {
             record.failedCommand = final.failedCommand
             if !final.outputVariables.isEmpty {
                 record.outputVariables = String(decoding: try JSONSerialization.data(withJSONObject: final.outputVariables, options: [.sortedKeys]), as: UTF8.self)
+            }
+            if let report = final.testReport {
+                record.testReport = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
             }
             try record.update(db)
             for artifact in final.outputArtifacts {

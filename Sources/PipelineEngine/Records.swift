@@ -83,6 +83,8 @@ public struct ActionRecord: Codable, FetchableRecord, MutablePersistableRecord, 
     public var failedCommand: String?
     /// Output variables as a JSON object.
     public var outputVariables: String?
+    /// Test results (a TestReport as JSON) of a build with reports.
+    public var testReport: String?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 

@@ -90,6 +90,7 @@ public struct Reports {
             latest["errorDetails"] = ["code": "JobFailed", "message": (a.failedCommand.map { "command `\($0)` failed: " } ?? "") + (a.errorMessage ?? "")]
         }
         if let log = a.logPath { latest["logPath"] = log }
+        if let json = a.testReport, let report = try? JSONSerialization.jsonObject(with: Data(json.utf8)) { latest["testReport"] = report }
         if let variables = a.outputVariables, let object = try? JSONSerialization.jsonObject(with: Data(variables.utf8)) {
             latest["outputVariables"] = object
         }
@@ -104,6 +105,10 @@ public struct Reports {
             text += "  \(action.stageName)/\(action.actionName) attempt \(action.attempt): \(action.status)"
             if let log = action.logPath { text += "  log \(log)" }
             text += "\n"
+            if let json = action.testReport, let report = try? JSONDecoder().decode(TestReport.self, from: Data(json.utf8)) {
+                text += "    \(report.summary)\n"
+                for failure in report.failures { text += "    failed: \(failure.name)" + (failure.message.map { " — \($0)" } ?? "") + "\n" }
+            }
         }
         return text
     }

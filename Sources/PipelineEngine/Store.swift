@@ -152,6 +152,9 @@ public final class Store: @unchecked Sendable {
                     decidedAt REAL);
                 """)
         }
+        migrator.registerMigration("v10 test reports") { db in
+            try db.execute(sql: "ALTER TABLE actions ADD COLUMN testReport TEXT")
+        }
         return migrator
     }
 

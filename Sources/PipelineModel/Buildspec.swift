@@ -49,6 +49,16 @@ public struct BuildArtifacts: Sendable, Codable, Equatable {
     public var discardPaths: Bool
     public var excludePaths: [String]
     public var name: String?
+
+    public init(identifier: String?, files: [String], baseDirectory: String? = nil, discardPaths: Bool = false,
+                excludePaths: [String] = [], name: String? = nil) {
+        self.identifier = identifier
+        self.files = files
+        self.baseDirectory = baseDirectory
+        self.discardPaths = discardPaths
+        self.excludePaths = excludePaths
+        self.name = name
+    }
 }
 
 /// One report group of `reports`.

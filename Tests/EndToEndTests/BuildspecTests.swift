@@ -1,0 +1,168 @@
+import Foundation
+import XCTest
+
+/// A small Python project built and unit-tested by its own buildspec, as CodeBuild would run it.
+final class BuildspecTests: XCTestCase {
+    static let definition = """
+        stages:
+          - name: Build
+            actions:
+              - name: Build
+                category: Build
+                provider: CodeBuild
+                namespace: BuildVariables
+                outputArtifacts: [BuildOutput]
+          - name: Check
+            actions:
+              - name: Use
+                category: Build
+                provider: Commands
+                inputArtifacts: [BuildOutput]
+                commands:
+                  - echo "tag=#{BuildVariables.BUILD_TAG}"
+                  - cat out/pwd.txt out/post.txt
+        """
+
+    static let buildspec = """
+        version: 0.2
+        env:
+          variables:
+            GREETING: hello
+          secrets-manager:
+            DB_PASSWORD: prod/db:password
+          exported-variables:
+            - BUILD_TAG
+        phases:
+          install:
+            commands:
+              - mkdir -p out reports
+          pre_build:
+            commands:
+              - cd app
+              - echo "$GREETING, the password is $DB_PASSWORD"
+          build:
+            commands:
+              - pwd > ../out/pwd.txt
+              - export BUILD_TAG=v-$CODEBUILD_BUILD_NUMBER
+              - |
+                python3 -m pytest -q -p no:cacheprovider \\
+                  --junitxml=../reports/junit.xml
+          post_build:
+            commands:
+              - echo "post_build succeeding=$CODEBUILD_BUILD_SUCCEEDING" | tee ../out/post.txt
+            finally:
+              - echo "post_build finally ran"
+        reports:
+          unit:
+            files: ['junit.xml']
+            base-directory: reports
+        artifacts:
+          files: ['out/**/*']
+        """
+
+    static let code = "def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return a - b\n"
+    static let tests = """
+        from calc import add, sub
+
+        def test_add():
+            assert add(2, 3) == 5
+
+        def test_sub():
+            assert sub(5, 3) == 2
+        """
+
+    func testPythonProjectBuiltAndTestedByItsBuildspec() throws {
+        let box = try Sandbox()
+        try box.pipeline(["secret", "set", "prod/db", "--value", #"{"password": "s3cr3t-Pa55"}"#])
+        let first = try box.commit("python project", files: [
+            ".pipeline.yml": Self.definition, "buildspec.yml": Self.buildspec,
+            "app/calc.py": Self.code, "app/test_calc.py": Self.tests,
+        ])
+        try box.push()
+        let note = try box.waitForNote(first)
+        XCTAssertTrue(note.contains(" Succeeded "), note)
+        XCTAssertTrue(note.contains("tests 2 passed, 0 failed"), note)
+
+        // The secret is masked in the build's log; cd from pre_build held in build; the exported
+        // variable reached the next action; post_build saw a succeeding build.
+        let build = try box.pipeline(["logs", "server#1", "--action", "Build"]).stdout
+        XCTAssertTrue(build.contains("hello, the password is ***"), build)
+        XCTAssertFalse(build.contains("s3cr3t-Pa55"), build)
+        XCTAssertTrue(build.contains("Running command cd app"), build)
+        XCTAssertTrue(build.contains("Phase complete: BUILD State: SUCCEEDED"), build)
+        let use = try box.pipeline(["logs", "server#1", "--action", "Use"]).stdout
+        XCTAssertTrue(use.contains("tag=v-1"), use)
+        XCTAssertTrue(use.range(of: #"/app\n"#, options: .regularExpression) != nil, use)
+        XCTAssertTrue(use.contains("post_build succeeding=1"), use)
+
+        // A failing test fails the build; post_build still runs, told the build is failing; the
+        // note and `show` name the failing test.
+        let second = try box.commit("break sub", files: ["app/calc.py": Self.code.replacingOccurrences(of: "a - b", with: "a + b")])
+        try box.push()
+        let failed = try box.waitForNote(second)
+        XCTAssertTrue(failed.contains(" Failed "), failed)
+        XCTAssertTrue(failed.contains("test_calc.test_sub"), failed)
+        XCTAssertTrue(failed.contains("tests 1 passed, 1 failed"), failed)
+        let log = try box.pipeline(["logs", "server#2", "--action", "Build"]).stdout
+        XCTAssertTrue(log.contains("Phase complete: BUILD State: FAILED"), log)
+        XCTAssertTrue(log.contains("post_build succeeding=0"), log)
+        XCTAssertTrue(log.contains("post_build finally ran"), log)
+        let shown = try box.pipeline(["show", "server#2"]).stdout
+        XCTAssertTrue(shown.contains("failed: test_calc.test_sub"), shown)
+    }
+
+    func testInstallFailureSkipsToFinalizingAndVersion01RunsEachCommandAlone() throws {
+        let box = try Sandbox()
+        let definition = """
+            stages:
+              - name: Build
+                actions:
+                  - name: Old
+                    category: Build
+                    provider: Buildspec
+                    configuration:
+                      BuildSpec: legacy.yml
+                  - name: Broken
+                    category: Test
+                    provider: Buildspec
+                    configuration:
+                      BuildSpec: broken.yml
+            """
+        let legacy = """
+            version: 0.1
+            environment_variables:
+              plaintext:
+                NAME: legacy
+            phases:
+              build:
+                commands:
+                  - cd /usr
+                  - echo "$NAME in $(pwd)"
+            """
+        let broken = """
+            version: 0.2
+            phases:
+              install:
+                commands:
+                  - "false"
+              build:
+                commands:
+                  - echo build-should-not-run
+              post_build:
+                commands:
+                  - echo post-should-not-run
+            """
+        let commit = try box.commit("legacy", files: [".pipeline.yml": definition, "legacy.yml": legacy, "broken.yml": broken])
+        try box.push()
+        let note = try box.waitForNote(commit)
+        XCTAssertTrue(note.contains(" Failed "), note)
+        let old = try box.pipeline(["logs", "server#1", "--action", "Old"]).stdout
+        XCTAssertTrue(old.contains("legacy in \(box.server)/pipeline/work/"), old)
+        XCTAssertFalse(old.contains("legacy in /usr"), "0.1 runs each command in a fresh shell:\n\(old)")
+        let log = try box.pipeline(["logs", "server#1", "--action", "Broken"]).stdout
+        XCTAssertTrue(log.contains("Phase complete: INSTALL State: FAILED"), log)
+        XCTAssertFalse(log.contains("build-should-not-run\n"), log)
+        XCTAssertFalse(log.contains("post-should-not-run\n"), log)
+        XCTAssertTrue(note.contains("command `false` failed"), note)
+    }
+}
