@@ -28,7 +28,9 @@ struct BuildspecProvider {
         var missing: [String] = []
         func put(_ name: String, _ value: String) { if !name.hasPrefix("CODEBUILD_") { environment[name] = value } }
         for variable in buildspec.variables { put(variable.name, variable.value) }
-        for variable in try actionVariables(context) {
+        let overrides: [(name: String, value: String, type: String)]
+        do { overrides = try actionVariables(context) } catch let failure as ActionOutcome { return failure }
+        for variable in overrides {
             switch variable.type {
             case "PARAMETER_STORE":
                 if let value = try secrets.parameter(variable.value) { put(variable.name, value); mask.append(value) } else { missing.append(variable.value) }

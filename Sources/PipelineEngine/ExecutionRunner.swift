@@ -173,6 +173,11 @@ struct ExecutionRunner {
         _ = FileManager.default.createFile(atPath: context.logPath, contents: Data(describe(action).utf8))
         try? notes.update(executionId: executionId)
 
+        // The running process group, so stop and recovery can signal it.
+        let id = record.id!
+        let recordGroup: (pid_t) throws -> Void = { pid in
+            try store.write { db in try db.execute(sql: "UPDATE actions SET processGroup = ? WHERE id = ?", arguments: [Int(pid), id]) }
+        }
         var outcome: ActionOutcome
         do {
             // Variables resolve just before the action starts, so earlier actions' outputs are there.
@@ -182,15 +187,11 @@ struct ExecutionRunner {
             case "Git":
                 outcome = try GitSourceProvider().run(context, store: store)
             case "Commands":
-                let id = record.id!
-                outcome = try await CommandsProvider().run(context, store: store) { pid in
-                    try store.write { db in try db.execute(sql: "UPDATE actions SET processGroup = ? WHERE id = ?", arguments: [Int(pid), id]) }
-                }
+                outcome = try await CommandsProvider().run(context, store: store, onStart: recordGroup)
             case "Buildspec":
-                let id = record.id!
-                outcome = try await BuildspecProvider().run(context, store: store) { pid in
-                    try store.write { db in try db.execute(sql: "UPDATE actions SET processGroup = ? WHERE id = ?", arguments: [Int(pid), id]) }
-                }
+                outcome = try await BuildspecProvider().run(context, store: store, onStart: recordGroup)
+            case "Command":
+                outcome = try await InvokeProvider().run(context, store: store, onStart: recordGroup)
             case "Manual":
                 outcome = try await ManualApproval().run(context, actionId: record.id!, store: store, notes: notes, now: now)
             default:
