@@ -18,6 +18,7 @@ struct ManualApproval {
         if let link = context.action.configuration["ExternalEntityLink"] { context.log("[Approval] review: \(link)") }
         try? notes.update(executionId: e.id)
         let deadline = now() + Double(context.action.timeoutInMinutes) * 60
+        notify(context, approveCommand: command, expires: deadline)
         while now() < deadline {
             let row = try store.read { db in
                 try Row.fetchOne(db, sql: "SELECT status, summary, decidedBy FROM approvals WHERE actionId = ?", arguments: [actionId])
@@ -35,11 +36,60 @@ struct ManualApproval {
             }
             // A stop ends the wait: an approval has no process to let finish.
             let stopping = try store.read { try String.fetchOne($0, sql: "SELECT status FROM executions WHERE id = ?", arguments: [e.id]) } == ExecutionStatus.stopping
-            if stopping { return .failure("the execution was stopped while this approval waited") }
+            if stopping {
+                try close(actionId, as: "Stopped", store: store)
+                return .failure("the execution was stopped while this approval waited")
+            }
             try await Task.sleep(nanoseconds: 300_000_000)
         }
+        try close(actionId, as: "Expired", store: store)
         context.log("[Approval] no decision within \(context.action.timeoutInMinutes) minutes")
         return .failure("no decision within \(context.action.timeoutInMinutes) minutes (timeoutInMinutes)")
+    }
+}
+
+extension ManualApproval {
+    /// Ends a request nobody decided, so a late approve or reject is refused.
+    func close(_ actionId: Int64, as status: String, store: Store) throws {
+        try store.write { db in
+            try db.execute(sql: "UPDATE approvals SET status = ? WHERE actionId = ? AND status = 'Pending'", arguments: [status, actionId])
+        }
+    }
+
+    /// Sends CodePipeline's approval notification (the JSON an SNS topic would carry) on stdin to
+    /// the action's `NotificationCommand`, else `pipeline.notify`. It runs on its own; its output
+    /// and exit status go to the action's log, and it never decides the approval.
+    func notify(_ context: ActionContext, approveCommand: String, expires: Double) {
+        guard let command = context.action.configuration["NotificationCommand"] ?? context.settings.notifyCommand else { return }
+        let e = context.execution
+        var approval: [String: Any] = [
+            "pipelineName": e.pipeline, "stageName": context.stage.name, "actionName": context.action.name,
+            "pipelineExecutionId": e.id, "token": "\(e.id):\(context.stage.name):\(context.action.name)",
+            "expires": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: expires)),
+            "approveCommand": approveCommand,
+            "rejectCommand": approveCommand.replacingOccurrences(of: "git pipeline approve", with: "git pipeline reject"),
+            "approvalReviewLink": "git pipeline show \(e.pipeline)#\(e.number)",
+        ]
+        if let data = context.action.configuration["CustomData"] { approval["customData"] = data }
+        if let link = context.action.configuration["ExternalEntityLink"] { approval["externalEntityLink"] = link }
+        let message: [String: Any] = ["region": "local", "consoleLink": "git pipeline status \(e.pipeline)", "approval": approval]
+        let path = context.workspace + ".meta/approval.json"
+        do {
+            try FileManager.default.createDirectory(atPath: context.workspace + ".meta", withIntermediateDirectories: true)
+            try JSONSerialization.data(withJSONObject: message, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                .write(to: URL(fileURLWithPath: path))
+            context.log("[Approval] notifying: \(command)")
+            var environment = context.environment(sourceDirectory: context.workspace, secondaryInputs: [:])
+            environment["PIPELINE_APPROVAL_FILE"] = path
+            let pid = try ProcessLauncher.spawn(.init(executable: "/bin/bash", arguments: ["--noprofile", "--norc", "-c", command + " < \"$PIPELINE_APPROVAL_FILE\""],
+                                                      environment: environment, logPath: context.logPath))
+            Task.detached {
+                let exit = await ProcessLauncher.wait(pid: pid, timeout: 300, grace: 2).0
+                context.log("[Approval] notification command ended with \(exit.description)")
+            }
+        } catch {
+            context.log("[Approval] cannot notify: \(error)")
+        }
     }
 }
 
@@ -53,6 +103,7 @@ public enum ApprovalDecision {
             try db.execute(sql: """
                 UPDATE approvals SET status = ?, summary = ?, decidedBy = ?, decidedAt = ?
                 WHERE executionId = ? AND stageName = ? AND actionName = ? AND status = 'Pending'
+                  AND (SELECT status FROM executions WHERE id = executionId) = 'InProgress'
                 """, arguments: [approve ? "Approved" : "Rejected", summary, user, now, execution.id, stage, action])
             return db.changesCount
         }

@@ -38,6 +38,9 @@ public struct PipelineSettings: Sendable {
     public var runnerIdleSeconds: Double = 10
     /// Seconds between SIGTERM and SIGKILL when an action's process group is stopped.
     public var killGraceSeconds: Double = 10
+    /// `pipeline.notify`: a shell command that receives each approval request (CodePipeline's
+    /// approval notification JSON) on stdin, as an SNS topic would.
+    public var notifyCommand: String?
 
     public init() {}
 
@@ -47,6 +50,7 @@ public struct PipelineSettings: Sendable {
         }
         if let value = try repository.configString("pipeline.runnerIdleSeconds"), let seconds = Double(value) { runnerIdleSeconds = seconds }
         if let value = try repository.configString("pipeline.killGraceSeconds"), let seconds = Double(value) { killGraceSeconds = seconds }
+        if let value = try repository.configString("pipeline.notify"), !value.isEmpty { notifyCommand = value }
     }
 
     /// The sibling ref with the machine-readable records (one JSON object per line).
