@@ -14,7 +14,7 @@ public struct GitPipeline: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Install.self, Uninstall.self, Doctor.self, Start.self, Stop.self, Retry.self, Approve.self, Reject.self, Transition.self, Status.self, History.self, Show.self, Logs.self,
+            Install.self, Uninstall.self, Doctor.self, Start.self, Stop.self, Retry.self, Rollback.self, Approve.self, Reject.self, Transition.self, Status.self, History.self, Show.self, Logs.self,
             Events.self, Archive.self, Lint.self, Secret.self, RunnerCommand.self, Hook.self,
         ])
 
@@ -103,5 +103,19 @@ func attempt<T>(_ what: String, _ body: () throws -> T) throws -> T {
         throw Failure(message: "\(what): \(refused.message)", code: refused.isUsage ? 2 : 1)
     } catch {
         throw Failure(message: "\(what): \(error)")
+    }
+}
+
+/// `--wait`: polls until the execution ends; exit 3 unless it succeeded (SPEC §8).
+func waitForEnd(of execution: ExecutionRecord, layout: StateLayout) throws {
+    let store = try Store(path: layout.database)
+    while true {
+        guard let current = try store.execution(id: execution.id) else { throw Failure(message: "\(execution.label) disappeared") }
+        if current.isTerminal {
+            print("\(current.label) \(current.status)" + (current.statusSummary.map { ": \($0)" } ?? ""))
+            if current.status != "Succeeded" { throw ExitCode(3) }
+            return
+        }
+        usleep(200_000)
     }
 }

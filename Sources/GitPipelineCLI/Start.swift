@@ -38,16 +38,6 @@ struct Start: ParsableCommand {
         try attempt("start the runner") { try Runner.startInBackground(layout) }
         let short = String(execution.sourceRevision.prefix(7))
         print("\(execution.label) started for \(execution.refShortName)@\(short) (\(execution.id)) — git log --notes=ci -1 \(short)")
-        guard wait else { return }
-        let store = try Store(path: layout.database)
-        while true {
-            guard let current = try store.execution(id: execution.id) else { throw Failure(message: "\(execution.label) disappeared") }
-            if current.isTerminal {
-                print("\(current.label) \(current.status)" + (current.statusSummary.map { ": \($0)" } ?? ""))
-                if current.status != "Succeeded" { throw ExitCode(3) }
-                return
-            }
-            usleep(200_000)
-        }
+        if wait { try waitForEnd(of: execution, layout: layout) }
     }
 }

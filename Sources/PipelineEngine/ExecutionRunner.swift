@@ -62,23 +62,33 @@ struct ExecutionRunner {
             defer { Task { await scheduler.leave(pipeline: execution.pipeline, stage: stage.name, executionId: executionId) } }
             try setStage(stage.name, index: index, status: ExecutionStatus.inProgress, execution: execution)
             var stageFailed = false, stopped = false
-            for group in stage.runOrderGroups {
-                // Stop starts nothing new; what runs finishes (or, abandoned, is killed by `stop`).
-                if try stopRequested() { stopped = true; break }
-                let available = artifacts
-                let outcomes = await withTaskGroup(of: (Action, ActionOutcome).self) { tasks in
-                    for action in group where !(index == retryIndex && keep.contains(action.name)) {
-                        tasks.addTask { (action, await runAction(action, stage: stage, execution: execution, declaration: declaration, artifacts: available)) }
+            var succeeded = index == retryIndex ? keep : []
+            // onFailure RETRY: the stage's failed actions run once more before the stage fails.
+            let rounds = stage.onFailureResult?.uppercased() == "RETRY" ? 2 : 1
+            for round in 1...rounds {
+                stageFailed = false
+                for group in stage.runOrderGroups {
+                    // Stop starts nothing new; what runs finishes (or, abandoned, is killed by `stop`).
+                    if try stopRequested() { stopped = true; break }
+                    let available = artifacts, skip = succeeded
+                    let outcomes = await withTaskGroup(of: (Action, ActionOutcome).self) { tasks in
+                        for action in group where !skip.contains(action.name) {
+                            tasks.addTask { (action, await runAction(action, stage: stage, execution: execution, declaration: declaration, artifacts: available)) }
+                        }
+                        var results: [(Action, ActionOutcome)] = []
+                        for await result in tasks { results.append(result) }
+                        return results
                     }
-                    var results: [(Action, ActionOutcome)] = []
-                    for await result in tasks { results.append(result) }
-                    return results
+                    for (action, outcome) in outcomes {
+                        for artifact in outcome.outputArtifacts { artifacts[artifact.name] = artifact.digest }
+                        if outcome.succeeded { succeeded.insert(action.name) } else { stageFailed = true }
+                    }
+                    if stageFailed { break }
                 }
-                for (_, outcome) in outcomes {
-                    for artifact in outcome.outputArtifacts { artifacts[artifact.name] = artifact.digest }
-                    if !outcome.succeeded { stageFailed = true }
+                if !stageFailed || stopped || round == rounds { break }
+                try store.write { db in
+                    try Events.record(db, Events.stageChange, execution: execution, status: "Resumed", stage: stage.name, time: now())
                 }
-                if stageFailed { break }
             }
             if try stopped || stopRequested() {
                 try setStage(stage.name, index: index, status: ExecutionStatus.stopped, execution: execution)
@@ -87,11 +97,26 @@ struct ExecutionRunner {
             try setStage(stage.name, index: index, status: stageFailed ? ExecutionStatus.failed : ExecutionStatus.succeeded, execution: execution)
             try notes.update(executionId: executionId)
             if stageFailed {
-                try finish(status: ExecutionStatus.failed, summary: "stage \(stage.name) failed")
+                try finish(status: ExecutionStatus.failed, summary: "stage \(stage.name) failed" + (try onFailure(stage, execution: execution) ?? ""))
                 return
             }
+            // A ROLLBACK execution runs its one stage only.
+            if execution.rollbackTarget != nil { break }
         }
         try finish(status: ExecutionStatus.succeeded, summary: nil)
+    }
+
+    /// Stage `onFailure: {result: ROLLBACK}`: CodePipeline's automatic stage rollback, a ROLLBACK
+    /// execution to the last execution that succeeded in the stage. Returns what the summary adds.
+    private func onFailure(_ stage: Stage, execution: ExecutionRecord) throws -> String? {
+        guard stage.onFailureResult?.uppercased() == "ROLLBACK", execution.rollbackTarget == nil else { return nil }
+        do {
+            let rollback = try StageRollback.create(store: store, pipeline: execution.pipeline, stage: stage.name, target: nil,
+                                                    trigger: "AutomatedRollback", detail: ["failedPipelineExecutionId": executionId], now: now())
+            return "; rolled back by \(rollback.label)"
+        } catch let refused as OperationError {
+            return "; no rollback: \(refused.message)"
+        }
     }
 
     private func stopRequested() throws -> Bool {
@@ -129,7 +154,8 @@ struct ExecutionRunner {
         try store.write { db in
             var execution = try ExecutionRecord.fetchOne(db, key: executionId)!
             execution.status = status
-            execution.statusSummary = summary
+            // A rollback keeps saying what it rolled back to.
+            execution.statusSummary = summary ?? (execution.rollbackTarget != nil ? execution.statusSummary : nil)
             execution.endedAt = time
             execution.startedAt = execution.startedAt ?? time
             execution.claimedBy = nil
@@ -190,6 +216,8 @@ struct ExecutionRunner {
                 outcome = try await CommandsProvider().run(context, store: store, onStart: recordGroup)
             case "Buildspec":
                 outcome = try await BuildspecProvider().run(context, store: store, onStart: recordGroup)
+            case "Directory":
+                outcome = try await DirectoryDeploy().run(context, store: store, onStart: recordGroup)
             case "Command":
                 outcome = try await InvokeProvider().run(context, store: store, onStart: recordGroup)
             case "Manual":

@@ -38,6 +38,11 @@ public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Send
     public var retryMode: String?
     /// The last event id the notes show.
     public var notedRevision: Int64?
+    /// A ROLLBACK execution's target: the execution whose artifacts and variables it redeploys.
+    public var rollbackTarget: String?
+
+    /// CodePipeline's executionType: STANDARD, or ROLLBACK for a stage rollback.
+    public var executionType: String { rollbackTarget == nil ? "STANDARD" : "ROLLBACK" }
 
     /// `main` for `refs/heads/main`, `v1.0` for `refs/tags/v1.0`.
     public var refShortName: String { shortRefName(ref) }

@@ -35,8 +35,9 @@ public struct Reports {
                 "status": e.status, "startTime": isoTime(e.startedAt ?? e.createdAt),
                 "lastUpdateTime": isoTime(e.endedAt ?? e.startedAt ?? e.createdAt),
                 "sourceRevisions": [["actionName": "Source", "revisionId": e.sourceRevision, "revisionSummary": commitSummary(e.sourceRevision) ?? ""]],
-                "trigger": trigger(e), "executionMode": e.executionMode, "executionType": "STANDARD",
+                "trigger": trigger(e), "executionMode": e.executionMode, "executionType": e.executionType,
             ]
+            if let target = e.rollbackTarget { s["rollbackMetadata"] = ["rollbackTargetPipelineExecution": target] }
             if let summary = e.statusSummary { s["statusSummary"] = summary }
             return s
         }
@@ -62,13 +63,14 @@ public struct Reports {
         let artifacts = try store.artifacts(of: e.id)
         var execution: [String: Any] = [
             "pipelineName": e.pipeline, "pipelineVersion": 1, "pipelineExecutionId": e.id, "pipelineExecutionNumber": e.number,
-            "status": e.status, "executionMode": e.executionMode, "executionType": "STANDARD", "trigger": trigger(e),
+            "status": e.status, "executionMode": e.executionMode, "executionType": e.executionType, "trigger": trigger(e),
             "startTime": isoTime(e.startedAt ?? e.createdAt), "lastUpdateTime": isoTime(e.endedAt ?? e.startedAt ?? e.createdAt),
             "artifactRevisions": [["name": "SourceArtifact", "revisionId": e.sourceRevision, "revisionSummary": commitSummary(e.sourceRevision) ?? ""]],
             "ref": e.ref, "definitionPath": e.definitionPath,
             "artifacts": artifacts.map { ["name": $0.name, "digest": "sha256:" + $0.digest, "size": $0.size] },
         ]
         if let summary = e.statusSummary { execution["statusSummary"] = summary }
+        if let target = e.rollbackTarget { execution["rollbackMetadata"] = ["targetPipelineExecutionId": target] }
         if let error = e.definitionError { execution["definitionErrors"] = error.split(separator: "\n").map(String.init) }
         let stageStates = stages.map { stage -> [String: Any] in
             [
@@ -160,7 +162,17 @@ public struct Reports {
             }
             stageStates.append(state)
         }
+        // Not in GetPipelineState: the deploy ledger, one entry per Directory target.
+        let deployments: [[String: Any]] = try DeployLedger(store: store).targets(pipeline: pipeline).map { target, live, before in
+            var entry: [String: Any] = [
+                "target": target, "deploymentId": live.id, "revision": live.revision, "pipelineExecutionId": live.executionId,
+                "execution": live.executionLabel, "kind": live.kind, "status": live.status, "liveSince": isoTime(live.liveSince ?? live.startedAt),
+            ]
+            if let before { entry["previous"] = ["deploymentId": before.id, "revision": before.revision, "execution": before.executionLabel] }
+            return entry
+        }
         return [
+            "deployments": deployments,
             "pipelineName": pipeline, "pipelineVersion": 1, "stageStates": stageStates,
             "created": isoTime(executions.last?.createdAt ?? latest.createdAt), "updated": isoTime(latest.endedAt ?? latest.createdAt),
         ]
@@ -198,6 +210,10 @@ public struct Reports {
                 out += "│" + line.padding(toLength: width - 2, withPad: " ", startingAt: 0) + "│\n"
             }
             out += "└" + String(repeating: "─", count: width - 2) + "┘\n"
+        }
+        let ledger = DeployLedger(store: store)
+        for (target, _, _) in try ledger.targets(pipeline: pipeline) {
+            out += "deployed to \(target): " + (try ledger.describe(target: target) ?? "") + "\n"
         }
         return out
     }

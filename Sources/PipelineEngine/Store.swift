@@ -155,6 +155,35 @@ public final class Store: @unchecked Sendable {
         migrator.registerMigration("v10 test reports") { db in
             try db.execute(sql: "ALTER TABLE actions ADD COLUMN testReport TEXT")
         }
+        migrator.registerMigration("v11 deployments") { db in
+            // The deploy ledger: every Directory deployment, what it replaced, and when it went live.
+            try db.execute(sql: """
+                CREATE TABLE deployments (
+                    id TEXT PRIMARY KEY,                -- d-XXXXXXXXX, as CodeDeploy names deployments
+                    target TEXT NOT NULL,               -- the Target folder
+                    pipeline TEXT NOT NULL,
+                    executionId TEXT NOT NULL,
+                    executionLabel TEXT NOT NULL,       -- pipeline#N
+                    stageName TEXT NOT NULL,
+                    actionName TEXT NOT NULL,
+                    revision TEXT NOT NULL,             -- the commit the release was built from
+                    bundleDigest TEXT NOT NULL,         -- the deployed artifact (sha256), to redeploy it
+                    releasePath TEXT NOT NULL,
+                    kind TEXT NOT NULL,                 -- Deploy, AutomaticRollback, Rollback
+                    status TEXT NOT NULL,               -- InProgress, Succeeded, Failed
+                    previousId TEXT,                    -- what was live before it
+                    rolledBackFrom TEXT,                -- the failed deployment an automatic rollback undid
+                    failedEvent TEXT,
+                    message TEXT,
+                    startedAt REAL NOT NULL,
+                    liveSince REAL,                     -- when `current` switched to it
+                    endedAt REAL);
+                CREATE INDEX deployments_target ON deployments(target, startedAt);
+                """)
+        }
+        migrator.registerMigration("v12 rollback") { db in
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN rollbackTarget TEXT")
+        }
         return migrator
     }
 

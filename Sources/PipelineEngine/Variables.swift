@@ -20,7 +20,9 @@ struct VariableResolver {
         for stage in declaration.stages {
             for action in stage.actions { if let ns = action.namespace { namespaces["\(stage.name)/\(action.name)"] = ns } }
         }
-        for action in try store.actions(of: execution.id) where action.status == ExecutionStatus.succeeded {
+        // A ROLLBACK execution sees its target's variables, then its own.
+        let actions = try (execution.rollbackTarget.map { try store.actions(of: $0) } ?? []) + store.actions(of: execution.id)
+        for action in actions where action.status == ExecutionStatus.succeeded {
             guard let ns = namespaces["\(action.stageName)/\(action.actionName)"], let json = action.outputVariables,
                   let outputs = try? JSONDecoder().decode([String: String].self, from: Data(json.utf8)) else { continue }
             for (name, value) in outputs { values["\(ns).\(name)"] = value }

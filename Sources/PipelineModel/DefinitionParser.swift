@@ -194,6 +194,11 @@ public struct DefinitionParser: YAMLReading {
         var onFailure: String?
         if let failure = fields["onFailure"]?.value, let f = entries(failure, "onFailure", allowed: ["result", "conditions", "retryConfiguration"]) {
             onFailure = string(f["result"]?.value, "onFailure.result")
+            if let result = onFailure, !["ROLLBACK", "RETRY", "FAIL", "SKIP"].contains(result.uppercased()) {
+                error(f["result"]?.value, "onFailure.result `\(result)` is not ROLLBACK, RETRY or FAIL")
+            } else if onFailure?.uppercased() == "SKIP" {
+                warning(f["result"]?.value, "onFailure SKIP is not supported here; the stage fails as with FAIL")
+            }
         }
         var actions: [Action] = []
         guard let actionsNode = fields["actions"]?.value else {
