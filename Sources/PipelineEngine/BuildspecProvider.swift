@@ -19,6 +19,7 @@ struct BuildspecProvider {
         case .failure(let outcome): return outcome
         }
         for warning in buildspec.warnings { context.log("[Container] buildspec \(warning)") }
+        if buildspec.shell == "sh" { context.log("[Container] env.shell sh: the commands run in bash, which runs sh scripts") }
 
         // Environment: the buildspec's variables, then the action's EnvironmentVariables (they win,
         // as a start-build override does in CodeBuild), secrets last; CODEBUILD_* are ours.
@@ -81,7 +82,7 @@ struct BuildspecProvider {
         }
         if !succeeded {
             var failure = ActionOutcome.failure(
-                failedPhase.map { "phase \($0.uppercased()) failed" + (failedCommand == nil ? "" : "") } ?? exit.description, command: failedCommand)
+                failedPhase.map { "phase \($0) failed" } ?? exit.description, command: failedCommand)
             if let reports, reports.failed > 0 { failure.errorMessage! += "; " + reports.summary + ": " + reports.failures.prefix(5).map(\.name).joined(separator: ", ") }
             failure.outputVariables = outcome.outputVariables
             return failure.with(summary: outcome.summary, report: reports)

@@ -160,7 +160,8 @@ struct DirectoryDeploy {
         environment["DEPLOYMENT_GROUP_NAME"] = context.action.configuration["DeploymentGroupName"] ?? context.action.name
         environment["DEPLOYMENT_GROUP_ID"] = environment["DEPLOYMENT_GROUP_NAME"]
         environment["PIPELINE_RELEASE_DIR"] = release
-        environment["PIPELINE_DEPLOY_TARGET"] = (release as NSString).deletingLastPathComponent.replacingOccurrences(of: "/releases", with: "", options: .backwards)
+        // releases/<id> lives in the target.
+        environment["PIPELINE_DEPLOY_TARGET"] = ((release as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
         let q = CommandsProvider.quote
         for (index, script) in scripts.enumerated() {
             let path = bundle + "/" + script.location.drop { $0 == "/" }

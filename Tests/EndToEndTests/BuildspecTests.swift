@@ -11,7 +11,7 @@ final class BuildspecTests: XCTestCase {
                 category: Build
                 provider: CodeBuild
                 namespace: BuildVariables
-                outputArtifacts: [BuildOutput]
+                outputArtifacts: [BuildOutput, TestReports]
           - name: Check
             actions:
               - name: Use
@@ -35,7 +35,8 @@ final class BuildspecTests: XCTestCase {
         phases:
           install:
             commands:
-              - mkdir -p out reports
+              - mkdir -p out reports .runs
+              - echo run >> .runs/count && echo "cache runs=$(wc -l < .runs/count)"
           pre_build:
             commands:
               - cd app
@@ -56,8 +57,15 @@ final class BuildspecTests: XCTestCase {
           unit:
             files: ['junit.xml']
             base-directory: reports
+        cache:
+          paths: ['.runs/**/*']
         artifacts:
           files: ['out/**/*']
+          secondary-artifacts:
+            TestReports:
+              base-directory: reports
+              files: ['**/*.xml']
+              discard-paths: yes
         """
 
     static let code = "def add(a, b):\n    return a + b\n\ndef sub(a, b):\n    return a - b\n"
@@ -94,6 +102,9 @@ final class BuildspecTests: XCTestCase {
         XCTAssertTrue(use.contains("tag=v-1"), use)
         XCTAssertTrue(use.range(of: #"/app\n"#, options: .regularExpression) != nil, use)
         XCTAssertTrue(use.contains("post_build succeeding=1"), use)
+        XCTAssertTrue(build.contains("cache runs=1"), build)
+        let artifacts = try box.pipeline(["show", "server#1", "--json"]).stdout
+        XCTAssertTrue(artifacts.contains("\"TestReports\""), artifacts)
 
         // A failing test fails the build; post_build still runs, told the build is failing; the
         // note and `show` name the failing test.
@@ -107,6 +118,8 @@ final class BuildspecTests: XCTestCase {
         XCTAssertTrue(log.contains("Phase complete: BUILD State: FAILED"), log)
         XCTAssertTrue(log.contains("post_build succeeding=0"), log)
         XCTAssertTrue(log.contains("post_build finally ran"), log)
+        XCTAssertTrue(log.contains("cache: restored .runs"), log)
+        XCTAssertTrue(log.contains("cache runs=2"), "the cache kept .runs from the first build:\n\(log)")
         let shown = try box.pipeline(["show", "server#2"]).stdout
         XCTAssertTrue(shown.contains("failed: test_calc.test_sub"), shown)
     }
