@@ -320,6 +320,7 @@ public struct BuildspecParser: YAMLReading {
                       fix: "quote the command (a `: ` inside a command makes YAML read a mapping): `- \"…\"`")
                 continue
             }
+            warnIfCutByComment(item)
             result.append(scalar.string)
         }
         return result

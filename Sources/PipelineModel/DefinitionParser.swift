@@ -266,7 +266,9 @@ public struct DefinitionParser: YAMLReading {
                 error(config, "`configuration` must be a mapping of names to values")
             }
         }
-        let commands = list(f["commands"]?.value, "commands").compactMap { string($0, "a command") }
+        let commandNodes = list(f["commands"]?.value, "commands")
+        commandNodes.forEach { warnIfCutByComment($0) }
+        let commands = commandNodes.compactMap { string($0, "a command") }
         if provider == "Commands" && commands.isEmpty && !actionMisspelt.contains("commands") {
             error(f["commands"]?.value ?? node, "Commands action `\(actionName)` has no commands", fix: "add `commands:` with a list of shell commands")
         }

@@ -97,6 +97,17 @@ extension YAMLReading {
         return mapping.compactMap { key, value in key.string.map { ($0, key, value) } }
     }
 
+    /// Warns when a plain (unquoted) command has an unclosed quote: YAML took a ` #` inside it for
+    /// a comment and cut the command there (`- echo "v#{x} #{y}"`).
+    mutating func warnIfCutByComment(_ node: Node) {
+        guard case .scalar(let scalar) = node, scalar.style == .plain else { return }
+        let text = scalar.string
+        if text.filter({ $0 == "\"" }).count % 2 == 1 || text.filter({ $0 == "'" }).count % 2 == 1 {
+            warning(node, "the command `\(text)` has an unclosed quote: YAML probably read a ` #` in it as the start of a comment",
+                    fix: "quote the whole command: `- 'echo \"a #{b}\"'`")
+        }
+    }
+
     /// True for an empty value (`key:` with nothing after it, or `~`/`null`).
     func isNull(_ node: Node?) -> Bool {
         guard let node else { return true }
