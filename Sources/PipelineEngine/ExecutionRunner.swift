@@ -259,8 +259,18 @@ struct ExecutionRunner {
     /// The log's first lines: what the action runs (STYLE: logs start with the command).
     private func describe(_ action: Action) -> String {
         var text = "[git-pipeline] action \(action.name) (\(action.category.rawValue)/\(action.provider)), execution \(executionId)\n"
-        if action.provider == "Commands" {
+        let input = action.inputArtifacts.first ?? "no input"
+        switch action.provider {
+        case "Commands":
             text += "[git-pipeline] commands, in one bash session:\n" + action.commands.map { "[git-pipeline]   \($0)\n" }.joined()
+        case "Buildspec":
+            let spec = action.configuration["BuildSpec"] ?? action.configuration["buildspec"] ?? "buildspec.yml"
+            text += "[git-pipeline] runs " + (spec.contains("\n") ? "the inline buildspec" : spec) + " from \(input), as CodeBuild would\n"
+        case "Command":
+            text += "[git-pipeline] runs `\(action.configuration["Command"] ?? "?")` with the job document on stdin\n"
+        case "Directory":
+            text += "[git-pipeline] deploys \(input) with its appspec.yml, as CodeDeploy in-place would\n"
+        default: break
         }
         return text
     }

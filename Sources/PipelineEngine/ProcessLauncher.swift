@@ -54,18 +54,17 @@ public enum ProcessLauncher {
         guard !spec.mask.isEmpty, let logPath = spec.logPath else {
             return (try Spawn.spawn(spec.executable, spec.arguments, environment: spec.environment, logPath: spec.logPath, newSession: false), nil)
         }
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw LaunchError(message: "cannot create a pipe: \(String(cString: strerror(errno)))") }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        // The child's dup2 onto its stdout clears close-on-exec there.
+        let (readEnd, writeEnd) = try Spawn.closeOnExecPipe()
+        defer { close(writeEnd) }
         let pid: pid_t
         do {
-            pid = try Spawn.spawn(spec.executable, spec.arguments, environment: spec.environment, logPath: nil, newSession: false, outputDescriptor: fds[1])
+            pid = try Spawn.spawn(spec.executable, spec.arguments, environment: spec.environment, logPath: nil, newSession: false, outputDescriptor: writeEnd)
         } catch {
-            close(fds[0]); close(fds[1])
+            close(readEnd)
             throw error
         }
-        close(fds[1])
-        return (pid, OutputPump(descriptor: fds[0], logPath: logPath, mask: spec.mask))
+        return (pid, OutputPump(descriptor: readEnd, logPath: logPath, mask: spec.mask))
     }
 
     /// Waits for `pid` without blocking the caller's thread.

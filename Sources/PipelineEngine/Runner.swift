@@ -178,6 +178,12 @@ public final class Runner: @unchecked Sendable {
                 }
                 try db.execute(sql: "UPDATE stages SET status = ?, endedAt = ? WHERE executionId = ? AND status = ?",
                                arguments: [stopping ? ExecutionStatus.stopped : ExecutionStatus.failed, time, execution.id, ExecutionStatus.inProgress])
+                // A deployment cut short stays in the ledger as failed; `current` still names
+                // whichever release was live (the switch is one rename).
+                try db.execute(sql: """
+                    UPDATE deployments SET status = 'Failed', failedEvent = COALESCE(failedEvent, 'RunnerLost'),
+                      message = 'the runner stopped during the deployment', endedAt = ? WHERE executionId = ? AND status = 'InProgress'
+                    """, arguments: [time, execution.id])
                 var ended = execution
                 ended.status = stopping ? ExecutionStatus.stopped : ExecutionStatus.failed
                 ended.statusSummary = stopping ? execution.statusSummary : "runner lost: the runner stopped while this execution ran"

@@ -48,8 +48,11 @@ public enum StageRollback {
             return try create(store: store, pipeline: pipeline, stage: stage, target: original.id, trigger: trigger, detail: detail, now: now)
         }
         guard let json = target.definitionJSON, let declaration = try? JSONDecoder().decode(PipelineDeclarationBox.self, from: Data(json.utf8)),
-              declaration.stages.contains(where: { $0.name == stage }) else {
+              let index = declaration.stages.firstIndex(where: { $0.name == stage }) else {
             throw OperationError(message: "\(target.label) has no stage \(stage)", isUsage: true)
+        }
+        guard index > 0 else {
+            throw OperationError(message: "\(stage) is the source stage; CodePipeline rolls back later stages only", isUsage: true)
         }
         var fields = detail
         fields["targetPipelineExecutionId"] = target.id

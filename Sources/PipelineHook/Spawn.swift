@@ -27,6 +27,17 @@ public enum Spawn {
         }
     }
 
+    /// A pipe with both ends close-on-exec, made under the spawn lock so that no child started
+    /// meanwhile inherits it (a child holding the write end would keep the reader from its EOF).
+    public static func closeOnExecPipe() throws -> (read: Int32, write: Int32) {
+        try lock.withLock { _ in
+            var fds: [Int32] = [0, 0]
+            guard pipe(&fds) == 0 else { throw Failure(message: "cannot create a pipe: \(String(cString: strerror(errno)))") }
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            return (fds[0], fds[1])
+        }
+    }
+
     /// Spawns `executable` with stdin from /dev/null and stdout+stderr appended to `logPath`, in a
     /// process group of its own (or a session of its own with `newSession`). Returns the pid, which
     /// is also the group's id.
