@@ -56,23 +56,21 @@ public struct AppspecParser: YAMLReading {
 
     public static func parse(_ text: String, file: String) throws(AppspecError) -> Appspec {
         var parser = AppspecParser(file: file)
+        // Parse first: the receiver of `outcome` must be the parser after parsing.
         let result = parser.parse(text)
-        let errors = parser.diagnostics.filter { $0.severity == .error }
-        guard errors.isEmpty, var appspec = result else {
-            throw AppspecError(diagnostics: errors.isEmpty ? [Diagnostic(.error, SourceLocation(file: file, line: 1, column: 1), "the appspec is empty",
-                                                                         fix: "add `version: 0.0`, `os: linux` and `files:`")] : errors)
+        switch parser.outcome(result, empty: "the appspec is empty", fix: "add `version: 0.0`, `os: linux` and `files:`") {
+        case .success(var (appspec, warnings)):
+            appspec.warnings = warnings
+            return appspec
+        case .failure(let failure): throw AppspecError(diagnostics: failure.diagnostics)
         }
-        appspec.warnings = parser.diagnostics.filter { $0.severity == .warning }
-        return appspec
     }
 
     /// Every finding, for `lint`.
     public static func check(_ text: String, file: String) -> [Diagnostic] {
         var parser = AppspecParser(file: file)
-        if parser.parse(text) == nil && parser.diagnostics.isEmpty {
-            return [Diagnostic(.error, SourceLocation(file: file, line: 1, column: 1), "the appspec is empty")]
-        }
-        return parser.diagnostics
+        let result = parser.parse(text)
+        return parser.findings(result, empty: "the appspec is empty")
     }
 
     mutating func parse(_ text: String) -> Appspec? {

@@ -96,23 +96,21 @@ public struct BuildspecParser: YAMLReading {
     /// Parses and validates `text`; throws every error, or returns the buildspec with its warnings.
     public static func parse(_ text: String, file: String) throws(BuildspecError) -> Buildspec {
         var parser = BuildspecParser(file: file)
+        // Parse first: the receiver of `outcome` must be the parser after parsing.
         let result = parser.parse(text)
-        let errors = parser.diagnostics.filter { $0.severity == .error }
-        guard errors.isEmpty, var buildspec = result else {
-            throw BuildspecError(diagnostics: errors.isEmpty ? [Diagnostic(.error, SourceLocation(file: file, line: 1, column: 1),
-                                                                           "the buildspec is empty", fix: "add `version: 0.2` and `phases:`")] : errors)
+        switch parser.outcome(result, empty: "the buildspec is empty", fix: "add `version: 0.2` and `phases:`") {
+        case .success(var (buildspec, warnings)):
+            buildspec.warnings = warnings
+            return buildspec
+        case .failure(let failure): throw BuildspecError(diagnostics: failure.diagnostics)
         }
-        buildspec.warnings = parser.diagnostics.filter { $0.severity == .warning }
-        return buildspec
     }
 
     /// Every finding (errors and warnings), for `lint`.
     public static func check(_ text: String, file: String) -> [Diagnostic] {
         var parser = BuildspecParser(file: file)
-        if parser.parse(text) == nil && parser.diagnostics.isEmpty {
-            return [Diagnostic(.error, SourceLocation(file: file, line: 1, column: 1), "the buildspec is empty")]
-        }
-        return parser.diagnostics
+        let result = parser.parse(text)
+        return parser.findings(result, empty: "the buildspec is empty")
     }
 
     mutating func parse(_ text: String) -> Buildspec? {

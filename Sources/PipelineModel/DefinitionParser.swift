@@ -47,14 +47,14 @@ public struct DefinitionParser: YAMLReading {
     /// Parses `text`; `defaultName` names the pipeline when the file does not.
     public static func parse(_ text: String, file: String, defaultName: String) throws(DefinitionError) -> PipelineDeclaration {
         var parser = DefinitionParser(file: file)
+        // Parse first: the receiver of `outcome` must be the parser after parsing.
         let result = parser.parse(text, defaultName: defaultName)
-        let errors = parser.diagnostics.filter { $0.severity == .error }
-        guard errors.isEmpty, var declaration = result else {
-            throw DefinitionError(pipelineName: parser.declaredName, errors.isEmpty ? [Diagnostic(.error, parser.location(nil), "the definition is empty",
-                                                               fix: "add `stages:` with at least one stage")] : errors)
+        switch parser.outcome(result, empty: "the definition is empty", fix: "add `stages:` with at least one stage") {
+        case .success(var (declaration, warnings)):
+            declaration.warnings = warnings
+            return declaration
+        case .failure(let failure): throw DefinitionError(pipelineName: parser.declaredName, failure.diagnostics)
         }
-        declaration.warnings = parser.diagnostics.filter { $0.severity == .warning }
-        return declaration
     }
 
     mutating func name(_ node: Node?, _ what: String, parent: Node) -> String? {

@@ -2,6 +2,11 @@ import Yams
 
 /// What the parsers of definitions, buildspecs and appspecs share: reading YAML nodes and
 /// reporting what is wrong at the node's line and column.
+/// The errors of a parse that failed.
+struct ParseErrors: Error {
+    let diagnostics: [Diagnostic]
+}
+
 protocol YAMLReading {
     var file: String { get }
     var diagnostics: [Diagnostic] { get set }
@@ -77,6 +82,21 @@ extension YAMLReading {
             return nil
         }
         return value
+    }
+
+    /// What a parse ends with: the value and its warnings, or every error (an empty document is
+    /// one error, `empty`, at line 1).
+    func outcome<T>(_ result: T?, empty: String, fix: String) -> Result<(value: T, warnings: [Diagnostic]), ParseErrors> {
+        let errors = diagnostics.filter { $0.severity == .error }
+        guard errors.isEmpty, let result else {
+            return .failure(ParseErrors(diagnostics: errors.isEmpty ? [Diagnostic(.error, location(nil), empty, fix: fix)] : errors))
+        }
+        return .success((result, diagnostics.filter { $0.severity == .warning }))
+    }
+
+    /// Every finding for `lint`: the diagnostics, or the `empty` error when there is nothing.
+    func findings(_ result: Any?, empty: String) -> [Diagnostic] {
+        result == nil && diagnostics.isEmpty ? [Diagnostic(.error, location(nil), empty)] : diagnostics
     }
 
     /// The document's root node; nil (with the error reported) when the text is not YAML or empty.
