@@ -80,5 +80,15 @@ final class RetryTests: XCTestCase {
         let stale = try box.pipeline(["retry", "server#3"], allowFailure: true)
         XCTAssertEqual(stale.status, 1)
         XCTAssertTrue(stale.stderr.contains("server #4 has entered Build since"), stale.stderr)
+
+        // A newer execution with another definition (it fails in a new stage before Build): the
+        // failed execution's definition is stale, and it cannot be retried either.
+        let lint = "stages:\n  - name: Lint\n    actions:\n      - name: Check\n        category: Test\n        provider: Commands\n        commands: [\"false\"]\n"
+        try box.commit("five", files: [".pipeline.yml": definition(marker: marker).replacingOccurrences(of: "stages:\n", with: lint)])
+        try box.push()
+        try box.waitForStatus("server#5", "Failed")
+        let changed = try box.pipeline(["retry", "server#4"], allowFailure: true)
+        XCTAssertEqual(changed.status, 1)
+        XCTAssertTrue(changed.stderr.contains("the definition of server changed since server #4"), changed.stderr)
     }
 }
