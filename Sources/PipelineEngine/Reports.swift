@@ -260,7 +260,8 @@ public struct Reports {
         var out = ""
         for a in actions {
             if action == nil || actions.count > 1 { out += "==> \(a.stageName)/\(a.actionName) attempt \(a.attempt): \(a.status) <==\n" }
-            out += a.logPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "(no log)\n"
+            // Lossy: a build may print bytes that are not UTF-8; the rest of its log still shows.
+            out += a.logPath.flatMap { FileManager.default.contents(atPath: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? "(no log)\n"
         }
         return out
     }

@@ -144,6 +144,51 @@ final class DeployTests: XCTestCase {
         XCTAssertLessThanOrEqual(releases.count, 3, "\(releases)")
     }
 
+    func testRunnerKilledDuringADeploymentLeavesTheLedgerAndCurrentConsistent() throws {
+        let box = try Sandbox()
+        let target = box.root + "/site"
+        let started = box.root + "/in-application-start"
+        let appspec = """
+            version: 0.0
+            os: linux
+            files:
+              - source: app
+                destination: /srv/shop
+            hooks:
+              ApplicationStart:
+                - location: start.sh
+            """
+        // ApplicationStart of a revision with `slow` in it hangs until the runner is killed.
+        let start = "#!/bin/sh\nif [ -e slow ]; then echo started > '\(started)'; sleep 60; fi\n"
+        let first = try box.commit("v1", files: [".pipeline.yml": Self.definition(target: target), "appspec.yml": appspec,
+                                                  "start.sh": start, "app/index.html": Self.page("v1")])
+        try box.git(["update-index", "--chmod=+x", "start.sh"])
+        try box.git(["commit", "-q", "--amend", "--no-edit"])
+        try box.push()
+        XCTAssertTrue(try box.waitForNote(try box.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)).contains(" Succeeded "), first)
+
+        try box.commit("v2 slow", files: ["slow": "", "app/index.html": Self.page("v2")])
+        try box.push()
+        _ = try box.waitForFile(started)
+        try box.run("pkill", ["-KILL", "-f", "runner --git-dir \(box.server)"], allowFailure: true)
+        try box.pipeline(["runner"])
+        try box.waitForStatus("server#2", "Failed")
+        let state = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["status", "server", "--json"]).stdout.utf8)) as! [String: Any]
+        let live = (state["deployments"] as! [[String: Any]])[0]
+        XCTAssertEqual(live["execution"] as? String, "server#2", "the switch had happened: v2's release is what is live")
+        XCTAssertEqual(live["status"] as? String, "Failed")
+        let page = try String(contentsOfFile: target + "/current/index.html", encoding: .utf8)
+        XCTAssertTrue(page.hasPrefix("version v2\n") && page.hasSuffix("END v2\n"))
+
+        // The next deployment is not blocked and stops the last successful release (v1).
+        try box.commit("v3", files: ["slow": nil, "app/index.html": Self.page("v3")].compactMapValues { $0 })
+        try box.git(["rm", "-q", "slow"])
+        try box.git(["commit", "-q", "--amend", "--no-edit"])
+        try box.push()
+        try box.waitForStatus("server#3", "Succeeded")
+        XCTAssertTrue(try String(contentsOfFile: target + "/current/index.html", encoding: .utf8).hasPrefix("version v3\n"))
+    }
+
     var reader: Reader?
 
     func executionId(_ box: Sandbox, _ name: String) throws -> String? {
