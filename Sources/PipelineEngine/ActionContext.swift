@@ -53,12 +53,34 @@ struct ActionContext {
     }
 }
 
+/// Quotes text for bash: single quotes, each quote inside closed and reopened.
+func shellQuote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+/// Bash lines appending each variable as `NAME=value\0` to `<meta>/variables`, read back by
+/// `ActionContext.exportedVariables(names:)` (NUL-separated: values may hold newlines).
+func exportVariableLines(_ names: [String], meta: String) -> [String] {
+    names.map { "printf '%s=%s\\0' \(shellQuote($0)) \"${\($0)-}\" >> \(shellQuote(meta + "/variables"))" }
+}
+
 /// An action's failure before anything ran (as a Result's failure).
 extension ActionOutcome: Error {}
 
 extension ActionContext {
     /// The metadata folder beside the workspace (scripts, the current command, exported variables).
     var meta: String { workspace + ".meta" }
+
+    /// The variables a script exported with `exportVariableLines`, those of `names` only.
+    func exportedVariables(names: [String]) -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: meta + "/variables") else { return [:] }
+        var result: [String: String] = [:]
+        for chunk in data.split(separator: 0) {
+            let text = String(decoding: chunk, as: UTF8.self)
+            guard let equals = text.firstIndex(of: "=") else { continue }
+            let name = String(text[..<equals])
+            if names.contains(name) { result[name] = String(text[text.index(after: equals)...]) }
+        }
+        return result
+    }
 
     /// Creates the workspace and unpacks the input artifacts: the first (primary) into the
     /// workspace, the others into `<workspace>.inputs/NAME`. Returns the secondary folders by name.

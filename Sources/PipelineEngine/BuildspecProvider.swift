@@ -7,7 +7,7 @@ import PipelineModel
 /// runs post_build with CODEBUILD_BUILD_SUCCEEDING=0; artifacts, reports and cache are handled
 /// whatever the outcome (CodeBuild's phase transitions, buildspec reference).
 struct BuildspecProvider {
-    func run(_ context: ActionContext, store: Store, onStart: (pid_t) throws -> Void) async throws -> ActionOutcome {
+    func run(_ context: ActionContext, onStart: (pid_t) throws -> Void) async throws -> ActionOutcome {
         let secondary: [String: String]
         switch try context.unpackInputs() {
         case .success(let folders): secondary = folders
@@ -64,30 +64,28 @@ struct BuildspecProvider {
 
         // Finalizing: artifacts and reports whatever the outcome, the cache after a success.
         context.log("[Container] \(timestamp()) Entering phase UPLOAD_ARTIFACTS")
-        var outcome = ActionOutcome(succeeded: succeeded, summary: nil)
-        outcome.outputVariables = CommandsProvider.readVariables(context.meta + "/variables", names: buildspec.exportedVariables)
+        var stored: [(name: String, digest: String, size: Int64)] = []
         var artifactProblem: String?
-        do {
-            outcome.outputArtifacts = try storeArtifacts(buildspec, context: context)
-        } catch let problem as ActionOutcome {
-            artifactProblem = problem.errorMessage
-        }
+        do { stored = try storeArtifacts(buildspec, context: context) } catch let problem as ActionOutcome { artifactProblem = problem.errorMessage }
         let reports = TestReports.collect(buildspec.reports, source: context.workspace, log: context.log)
-        outcome.testReport = reports
-        if let reports { outcome.summary = reports.summary }
-        if succeeded { cache.save() }
+        if succeeded && artifactProblem == nil { cache.save() }
 
+        var outcome: ActionOutcome
         if timedOut {
-            return .failure("timed out after \(context.action.timeoutInMinutes) minutes", command: failedCommand).with(summary: outcome.summary, report: reports)
+            outcome = .failure("timed out after \(context.action.timeoutInMinutes) minutes", command: failedCommand)
+        } else if !succeeded {
+            var message = failedPhase.map { "phase \($0) failed" } ?? exit.description
+            if let reports, reports.failed > 0 { message += "; \(reports.summary): " + reports.failures.prefix(5).map(\.name).joined(separator: ", ") }
+            outcome = .failure(message, command: failedCommand)
+        } else if let artifactProblem {
+            outcome = .failure(artifactProblem)
+        } else {
+            outcome = ActionOutcome(succeeded: true, summary: nil)
         }
-        if !succeeded {
-            var failure = ActionOutcome.failure(
-                failedPhase.map { "phase \($0) failed" } ?? exit.description, command: failedCommand)
-            if let reports, reports.failed > 0 { failure.errorMessage! += "; " + reports.summary + ": " + reports.failures.prefix(5).map(\.name).joined(separator: ", ") }
-            failure.outputVariables = outcome.outputVariables
-            return failure.with(summary: outcome.summary, report: reports)
-        }
-        if let artifactProblem { return ActionOutcome.failure(artifactProblem).with(summary: outcome.summary, report: reports) }
+        outcome.summary = reports?.summary
+        outcome.testReport = reports
+        outcome.outputArtifacts = stored
+        outcome.outputVariables = context.exportedVariables(names: buildspec.exportedVariables)
         return outcome
     }
 
@@ -111,8 +109,7 @@ struct BuildspecProvider {
                   let data = FileManager.default.contents(atPath: context.workspace + "/" + path) else {
                 let inputs = context.action.inputArtifacts.first ?? "no input artifact"
                 context.log("[Container] no buildspec at \(path) in \(inputs)")
-                return .failure(.failure("no buildspec at \(path) in the primary input (\(inputs))",
-                                         command: nil).with(fix: "add \(path) to the repository, or set configuration.BuildSpec"))
+                return .failure(.failure("no buildspec at \(path) in the primary input (\(inputs)) — add it to the repository, or set configuration.BuildSpec"))
             }
             text = String(decoding: data, as: UTF8.self)
         }
@@ -173,7 +170,7 @@ struct BuildspecProvider {
     // MARK: The script
 
     static func script(_ spec: Buildspec, source: String, meta: String) -> String {
-        let q = CommandsProvider.quote
+        let q = shellQuote
         var lines = [
             "# git-pipeline Buildspec action: CodeBuild's phases, buildspec version \(spec.version).",
             "__gp_meta=\(q(meta))",
@@ -223,26 +220,9 @@ struct BuildspecProvider {
             lines.append("fi")
         }
         lines.append("__gp_log 'Entering phase FINALIZING'")
-        for name in spec.exportedVariables {
-            lines.append("printf '%s=%s\\0' \(q(name)) \"${\(name)-}\" >> \"$__gp_meta/variables\"")
-        }
+        lines += exportVariableLines(spec.exportedVariables, meta: meta)
         lines.append("[ \"$__gp_ok\" = 1 ] && exit 0 || exit 1")
         return lines.joined(separator: "\n") + "\n"
-    }
-}
-
-extension ActionOutcome {
-    func with(summary: String?, report: TestReport?) -> ActionOutcome {
-        var copy = self
-        if copy.summary == nil { copy.summary = summary }
-        if copy.testReport == nil { copy.testReport = report }
-        return copy
-    }
-
-    func with(fix: String) -> ActionOutcome {
-        var copy = self
-        copy.errorMessage = (copy.errorMessage ?? "") + " — " + fix
-        return copy
     }
 }
 

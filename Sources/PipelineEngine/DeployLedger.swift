@@ -79,10 +79,14 @@ public struct DeployLedger: Sendable {
     /// `live: d-… (abc1234, server#3) since 12:00:00Z; before: d-… (…)`.
     public func describe(target: String) throws -> String? {
         guard let live = try live(target: target) else { return nil }
+        return Self.describe(live, before: try live.previousId.flatMap(deployment))
+    }
+
+    static func describe(_ live: DeploymentRecord, before: DeploymentRecord?) -> String {
         let since = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: live.liveSince ?? live.startedAt))
         var text = "live: \(live.label)" + (live.kind == "Deploy" ? "" : " [\(live.kind)]") + " since \(since)"
         if live.status == "Failed" { text += " (its deployment failed at \(live.failedEvent ?? "?"))" }
-        if let before = try live.previousId.flatMap(deployment) { text += "; before: \(before.label)" }
+        if let before { text += "; before: \(before.label)" }
         return text
     }
 }

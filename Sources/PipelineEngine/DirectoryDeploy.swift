@@ -34,7 +34,8 @@ struct DirectoryDeploy {
         context.log("[CodeDeploy] waiting for other deployments to \(target) to end")
         while lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) != 0 { try await Task.sleep(nanoseconds: 200_000_000) }
 
-        let kind: Kind = context.execution.triggerType == "Rollback" ? .rollback : .deploy
+        // A ROLLBACK execution (by command or by onFailure) redeploys its target's revision.
+        let kind: Kind = context.execution.rollbackTarget != nil ? .rollback : .deploy
         let deployment = try await deploy(context, bundle: context.workspace, digest: digest, revision: context.execution.sourceRevision,
                                           target: target, kind: kind, rolledBackFrom: nil, ledger: ledger, onStart: onStart)
         if deployment.status == "Succeeded" {
@@ -162,7 +163,7 @@ struct DirectoryDeploy {
         environment["PIPELINE_RELEASE_DIR"] = release
         // releases/<id> lives in the target.
         environment["PIPELINE_DEPLOY_TARGET"] = ((release as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
-        let q = CommandsProvider.quote
+        let q = shellQuote
         for (index, script) in scripts.enumerated() {
             let path = bundle + "/" + script.location.drop { $0 == "/" }
             guard FileManager.default.fileExists(atPath: path) else {

@@ -213,13 +213,13 @@ struct ExecutionRunner {
             case "Git":
                 outcome = try GitSourceProvider().run(context, store: store)
             case "Commands":
-                outcome = try await CommandsProvider().run(context, store: store, onStart: recordGroup)
+                outcome = try await CommandsProvider().run(context, onStart: recordGroup)
             case "Buildspec":
-                outcome = try await BuildspecProvider().run(context, store: store, onStart: recordGroup)
+                outcome = try await BuildspecProvider().run(context, onStart: recordGroup)
             case "Directory":
                 outcome = try await DirectoryDeploy().run(context, store: store, onStart: recordGroup)
             case "Command":
-                outcome = try await InvokeProvider().run(context, store: store, onStart: recordGroup)
+                outcome = try await InvokeProvider().run(context, onStart: recordGroup)
             case "Manual":
                 outcome = try await ManualApproval().run(context, actionId: record.id!, store: store, notes: notes, now: now)
             default:

@@ -8,7 +8,7 @@ import Foundation
 struct InvokeProvider {
     static let maxInvocations = 100
 
-    func run(_ context: ActionContext, store: Store, onStart: (pid_t) throws -> Void) async throws -> ActionOutcome {
+    func run(_ context: ActionContext, onStart: (pid_t) throws -> Void) async throws -> ActionOutcome {
         guard let command = context.action.configuration["Command"], !command.isEmpty else {
             let function = context.action.configuration["FunctionName"].map { " (the Lambda function \($0))" } ?? ""
             return .failure("configuration.Command is not set: name the executable that plays this action\(function)")
@@ -32,7 +32,7 @@ struct InvokeProvider {
             let jobPath = context.meta + "/job.\(invocation).json", resultPath = context.meta + "/result.\(invocation).json"
             try job.write(to: URL(fileURLWithPath: jobPath))
             context.log("[Invoke] invocation \(invocation): \(command)" + (token.map { " (continuationToken \($0))" } ?? ""))
-            let q = CommandsProvider.quote
+            let q = shellQuote
             let script = "cd -- \(q(context.workspace)) || exit 97\neval \(q(command)) < \(q(jobPath)) > \(q(resultPath))\n"
             let (exit, timedOut) = try await context.runScript(script, named: "invoke.\(invocation).sh", environment: environment,
                                                                  timeoutSeconds: max(1, deadline.timeIntervalSinceNow), onStart: onStart)

@@ -38,7 +38,7 @@ struct GitSourceProvider {
 /// The Commands provider, as CodePipeline's Commands action: every command in order in one bash
 /// session (so `cd` and `export` carry over), the first non-zero exit fails the action.
 struct CommandsProvider {
-    func run(_ context: ActionContext, store: Store, onStart: (pid_t) throws -> Void) async throws -> ActionOutcome {
+    func run(_ context: ActionContext, onStart: (pid_t) throws -> Void) async throws -> ActionOutcome {
         let meta = context.workspace + ".meta"
         let secondary: [String: String]
         switch try context.unpackInputs() {
@@ -57,7 +57,7 @@ struct CommandsProvider {
             return .failure(exit.description, command: command)
         }
         var outcome = ActionOutcome(succeeded: true, summary: nil)
-        outcome.outputVariables = Self.readVariables(meta + "/variables", names: context.action.outputVariables)
+        outcome.outputVariables = context.exportedVariables(names: context.action.outputVariables)
         for output in context.action.outputArtifacts {
             let stored = try context.artifacts.storeFolder(context.workspace, globs: output.files)
             if output.files != nil && stored.files == 0 {
@@ -70,20 +70,18 @@ struct CommandsProvider {
         return outcome
     }
 
-    /// Quotes a string for bash, single quotes closed and reopened around each quote.
-    static func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
     static func script(workspace: String, commands: [String], meta: String, outputVariables: [String]) -> String {
         var lines = [
             "# git-pipeline Commands action: every command in one bash session, in order.",
-            "cd -- \(quote(workspace)) || exit 97",
+            "cd -- \(shellQuote(workspace)) || exit 97",
             "__gp_commands=(",
         ]
-        lines += commands.map { "  " + quote($0) }
+        lines += commands.map { "  " + shellQuote($0) }
         lines += [
             ")",
             "for __gp_i in \"${!__gp_commands[@]}\"; do",
-            "  printf '%s\\n' \"$__gp_i\" > \(quote(meta + "/current"))",
+            "  printf '%s\\n' \"$__gp_i\" > \(shellQuote(meta + "/current"))",
             "  printf '[Container] %(%Y/%m/%d %H:%M:%S)T Running command %s\\n' -1 \"${__gp_commands[$__gp_i]}\"",
             "  eval \"${__gp_commands[$__gp_i]}\"",
             "  __gp_status=$?",
@@ -92,11 +90,9 @@ struct CommandsProvider {
             "    exit \"$__gp_status\"",
             "  fi",
             "done",
-            "printf '%s\\n' done > \(quote(meta + "/current"))",
+            "printf '%s\\n' done > \(shellQuote(meta + "/current"))",
         ]
-        for name in outputVariables {
-            lines.append("printf '%s=%s\\0' \(quote(name)) \"${\(name)-}\" >> \(quote(meta + "/variables"))")
-        }
+        lines += exportVariableLines(outputVariables, meta: meta)
         lines.append("exit 0")
         return lines.joined(separator: "\n") + "\n"
     }
@@ -105,17 +101,5 @@ struct CommandsProvider {
         guard let text = try? String(contentsOfFile: meta + "/current", encoding: .utf8),
               let index = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), commands.indices.contains(index) else { return nil }
         return commands[index]
-    }
-
-    static func readVariables(_ path: String, names: [String]) -> [String: String] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
-        var result: [String: String] = [:]
-        for chunk in data.split(separator: 0) {
-            let text = String(decoding: chunk, as: UTF8.self)
-            guard let equals = text.firstIndex(of: "=") else { continue }
-            let name = String(text[..<equals])
-            if names.contains(name) { result[name] = String(text[text.index(after: equals)...]) }
-        }
-        return result
     }
 }

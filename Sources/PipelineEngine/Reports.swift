@@ -211,9 +211,8 @@ public struct Reports {
             }
             out += "└" + String(repeating: "─", count: width - 2) + "┘\n"
         }
-        let ledger = DeployLedger(store: store)
-        for (target, _, _) in try ledger.targets(pipeline: pipeline) {
-            out += "deployed to \(target): " + (try ledger.describe(target: target) ?? "") + "\n"
+        for (target, live, before) in try DeployLedger(store: store).targets(pipeline: pipeline) {
+            out += "deployed to \(target): " + DeployLedger.describe(live, before: before) + "\n"
         }
         return out
     }

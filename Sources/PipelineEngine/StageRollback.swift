@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PipelineModel
 
 /// CodePipeline's stage rollback (RollbackStage): a new execution of type ROLLBACK that runs only
 /// one stage, with the artifacts and variables of an earlier execution that succeeded there.
@@ -47,7 +48,7 @@ public enum StageRollback {
             // Rolling back to a rollback means rolling back to what it redeployed.
             return try create(store: store, pipeline: pipeline, stage: stage, target: original.id, trigger: trigger, detail: detail, now: now)
         }
-        guard let json = target.definitionJSON, let declaration = try? JSONDecoder().decode(PipelineDeclarationBox.self, from: Data(json.utf8)),
+        guard let json = target.definitionJSON, let declaration = try? JSONDecoder().decode(PipelineDeclaration.self, from: Data(json.utf8)),
               let index = declaration.stages.firstIndex(where: { $0.name == stage }) else {
             throw OperationError(message: "\(target.label) has no stage \(stage)", isUsage: true)
         }
@@ -82,11 +83,5 @@ public enum StageRollback {
             try Events.record(db, Events.pipelineChange, execution: execution, status: ExecutionStatus.inProgress, time: now)
             return execution
         }
-    }
-
-    /// Only the stage names are needed to check the target.
-    struct PipelineDeclarationBox: Decodable {
-        struct StageName: Decodable { let name: String }
-        let stages: [StageName]
     }
 }

@@ -39,7 +39,7 @@ enum TestReports {
                 continue
             }
             while let relative = walker.nextObject() as? String {
-                guard globs.contains(where: { $0.matches(relative) }), !relative.hasSuffix("/") else { continue }
+                guard globs.contains(where: { $0.matches(relative) }) else { continue }
                 var isFolder: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: base + "/" + relative, isDirectory: &isFolder), !isFolder.boolValue else { continue }
                 guard let data = FileManager.default.contents(atPath: base + "/" + relative) else { continue }

@@ -80,7 +80,12 @@ public struct DefinitionParser: YAMLReading {
     mutating func parse(_ text: String, defaultName: String) -> PipelineDeclaration? {
         guard let document = composeDocument(text) else { return nil }
         // CodePipeline's own JSON and CloudFormation templates are read in the native shape.
-        guard let root = importedPipelines(document)?.first ?? (isForeign(document) ? nil : document) else { return nil }
+        let imported = importedPipelines(document)
+        if let imported, imported.count > 1 {
+            warning(imported[1], "this template declares \(imported.count) pipelines; only the first runs from this file",
+                    fix: "give each pipeline a file of its own in .pipelines/")
+        }
+        guard let root = imported?.first ?? (isForeign(document) ? nil : document) else { return nil }
         return parse(root: root, defaultName: defaultName)
     }
 

@@ -38,6 +38,6 @@ final class ProcessGroupTests: XCTestCase {
                                              meta: "/tmp/meta", outputVariables: ["X"])
         XCTAssertTrue(script.contains("cd -- '/tmp' || exit 97"))
         XCTAssertTrue(script.contains("  'export X=1'"))
-        XCTAssertEqual(CommandsProvider.quote("it's"), "'it'\\''s'")
+        XCTAssertEqual(shellQuote("it's"), "'it'\\''s'")
     }
 }
