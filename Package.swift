@@ -25,36 +25,32 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Swift values over libgit2: repositories, objects, trees, references, notes, config.
         .target(name: "Git", dependencies: ["CGit2"], swiftSettings: swiftSettings),
-        // SQLite from the system, for the lean post-receive recorder (the engine uses GRDB).
-        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        // Trigger filters and globs. Pure and Foundation-free: the hook evaluates them on every push.
-        .target(name: "PipelineTriggers", swiftSettings: swiftSettings),
-        // The pipeline declaration and its validation with file:line:column errors. Pure.
-        .target(name: "PipelineModel", dependencies: ["PipelineTriggers", "Yams"], swiftSettings: swiftSettings),
-        // Recording a push without Foundation: definitions from the store's parse cache, executions
-        // inserted in one transaction; also the process spawner and the runner lock.
-        .target(name: "PipelineHook", dependencies: ["Git", "CSQLite", "PipelineTriggers", "HookClient"], swiftSettings: swiftSettings),
-        // Store, runner, actions, artifacts, notes: everything that happens.
+        // The pipeline declaration, buildspec and appspec, trigger filters, and their validation with
+        // file:line:column errors. Pure.
+        .target(name: "PipelineModel", dependencies: ["Yams"], swiftSettings: swiftSettings),
+        // Everything that happens, in rooms by concern (ARCHITECTURE.md): Store, Intake, Run, Actions,
+        // Deploy, Process, Artifacts, Results, Operations, World. HookClient only for its wire constants.
         .target(
             name: "PipelineEngine",
-            dependencies: ["Git", "PipelineModel", "PipelineHook", "HookClient", "CZlib", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Git", "PipelineModel", "HookClient", "CZlib", .product(name: "GRDB", package: "GRDB.swift")],
             // The hook shim from hooks/ (a link), compiled in so that `install` needs no files beside the binary.
             resources: [.embedInCode("Resources/post-receive")],
             swiftSettings: swiftSettings),
         // The commands: parse, one call into the engine, print, exit code.
         .target(
             name: "GitPipelineCLI",
-            dependencies: ["PipelineEngine", "PipelineModel", "PipelineHook", "HookClient", "Git", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PipelineEngine", "PipelineModel", "Git", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         // main.swift only.
         .executableTarget(name: "git-pipeline", dependencies: ["GitPipelineCLI"], swiftSettings: swiftSettings),
         // The post-receive hook's client: libc only, so it starts in a millisecond; the runner records.
+        // A leaf: it depends on nothing of ours.
         .target(name: "HookClient", swiftSettings: swiftSettings),
         // main.swift only.
         .executableTarget(name: "git-pipeline-hook", dependencies: ["HookClient"], swiftSettings: swiftSettings),
         .testTarget(name: "GitTests", dependencies: ["Git"], swiftSettings: swiftSettings),
-        .testTarget(name: "PipelineModelTests", dependencies: ["PipelineModel", "PipelineTriggers"], swiftSettings: swiftSettings),
-        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "PipelineHook", "Git"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipelineModelTests", dependencies: ["PipelineModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "Git"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["PipelineEngine", "Git"], swiftSettings: swiftSettings),
     ]
     , swiftLanguageModes: [.v5]

@@ -10,6 +10,13 @@ zip_ratio         `git pipeline archive` / `git archive --format=zip` on the sam
                   (swift-protobuf, and a generated tree of 20,000 files, repacked as gc leaves it);
                   the larger of the two
 zip_peak_rss_mib  the largest peak RSS of `git pipeline archive` over those trees
+record_to_start_ms  median time from a push being recorded (executions.createdAt) to its execution
+                  starting (startedAt), with a live `runner --foreground` answering the hook; the
+                  issue's bound is 5 ms
+idle_runner_cpu_percent  CPU an idle `runner --foreground` uses over 10 s, in % of one core (bound 0.5)
+
+The real repository for the zip figures is swift-protobuf: BENCH_PROTOBUF names a bare copy, else
+the snapshot that the search tool's `fetch` leaves in ../.mirror/ (nothing is downloaded here).
 """
 import os, random, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -138,11 +145,20 @@ def generated_repo(count):
     run(["git", "repack", "-a", "-d", "-f", "-q"], cwd=repo)
     return repo
 
+def protobuf_repo():
+    """A bare copy of swift-protobuf on this machine, or None (then only the generated tree is measured)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in [os.environ.get("BENCH_PROTOBUF", ""), os.path.join(here, "..", "..", ".mirror", "apple+swift-protobuf", "repo")]:
+        if path and os.path.isdir(os.path.join(path, "objects")):
+            return os.path.abspath(path)
+    print("zip_swift_protobuf: skipped: no bare copy (set BENCH_PROTOBUF, or fetch github:apple/swift-protobuf into ../.mirror)")
+    return None
+
 def bench_zip():
-    protobuf = os.path.join(work, "swift-protobuf.git")
-    run(["git", "clone", "-q", "--bare", "https://github.com/apple/swift-protobuf", protobuf])
+    protobuf = protobuf_repo()
     ratios, peaks = [], []
-    for name, repo, rev in [("swift_protobuf", protobuf, "HEAD"), ("generated_20k", generated_repo(20000), "main")]:
+    trees = ([("swift_protobuf", protobuf, "HEAD")] if protobuf else []) + [("generated_20k", generated_repo(20000), "main")]
+    for name, repo, rev in trees:
         files = len(run(["git", "ls-tree", "-r", "--name-only", rev], cwd=repo).stdout.splitlines())
         ours_t, git_t = [], []
         for i in range(5):
@@ -162,8 +178,46 @@ def bench_zip():
     print("zip_ratio=%.2f" % max(ratios))
     print("zip_peak_rss_mib=%.1f" % (max(peaks) / 1024))
 
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+def bench_wakeups():
+    import sqlite3
+    clone = push_repo("wake", True)
+    server = clone + ".git"
+    runner = subprocess.Popen([binary, "runner", "--foreground", "--git-dir", server], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while not os.path.exists(os.path.join(server, "pipeline", "hook.sock")) and time.time() < deadline:
+            time.sleep(0.05)
+        db = sqlite3.connect(os.path.join(server, "pipeline", "state.sqlite"), timeout=10)
+        def ended():
+            return db.execute("SELECT COUNT(*) FROM executions WHERE status = 'InProgress'").fetchone()[0] == 0
+        for i in range(20):
+            timed_push(clone, "wake %d" % i)
+            deadline = time.time() + 30
+            while not ended() and time.time() < deadline:
+                time.sleep(0.02)
+        rows = db.execute("SELECT (startedAt - createdAt) * 1000 FROM executions WHERE triggerType = 'WebhookV2' "
+                          "AND startedAt IS NOT NULL ORDER BY number DESC LIMIT 20").fetchall()
+        print("record_to_start_ms=%.2f" % statistics.median(r[0] for r in rows))
+        print("record_to_start_max_ms=%.2f" % max(r[0] for r in rows))
+        time.sleep(1)  # let the last execution's notes and the runner settle
+        ticks, seconds = cpu_ticks(runner.pid), 10.0
+        time.sleep(seconds)
+        used = (cpu_ticks(runner.pid) - ticks) / os.sysconf("SC_CLK_TCK")
+        print("idle_runner_cpu_percent=%.2f" % (used / seconds * 100))
+    finally:
+        runner.terminate()
+        runner.wait()
+
 if __name__ == "__main__":
     try:
+        bench_wakeups()
         bench_push()
         bench_zip()
     finally:

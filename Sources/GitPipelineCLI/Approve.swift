@@ -12,7 +12,7 @@ struct ApprovalOptions: ParsableArguments {
 
     func decide(approve: Bool) throws {
         let layout = try repository.installedLayout()
-        let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+        let user = Identity.current()
         print(try attempt(approve ? "approve" : "reject") {
             try ApprovalDecision.decide(layout: layout, execution: execution, stage: stage, action: action, approve: approve, summary: summary, by: user)
         })
@@ -23,10 +23,4 @@ struct Approve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Approve a waiting Manual approval action.")
     @OptionGroup var options: ApprovalOptions
     func run() throws { try options.decide(approve: true) }
-}
-
-struct Reject: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Reject a waiting Manual approval action (its stage fails).")
-    @OptionGroup var options: ApprovalOptions
-    func run() throws { try options.decide(approve: false) }
 }

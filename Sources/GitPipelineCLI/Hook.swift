@@ -12,7 +12,7 @@ struct Hook: ParsableCommand {
     @Argument var name: String
 
     func run() throws {
-        guard name == "post-receive" else { throw Failure(message: "unknown hook \(name)", code: 2) }
+        guard name == "post-receive" else { throw CommandError.usage("unknown hook \(name)") }
         Self.postReceive()
     }
 
@@ -27,38 +27,12 @@ struct Hook: ParsableCommand {
                 print("git-pipeline: not installed in this repository (run `git pipeline install`); nothing recorded")
                 return
             }
-            let environment = ProcessInfo.processInfo.environment
-            let pusher = environment["GL_USER"] ?? environment["USER"] ?? environment["LOGNAME"] ?? "unknown"
-            let result = PushHandler(layout: layout).handle(input: input, pusher: pusher)
+            let result = PushHandler(layout: layout, store: try Store(path: layout.database)).handle(input: input, pusher: Identity.pusher())
             lines = result.lines
             if result.executions > 0 { try Runner.startInBackground(layout) }
         } catch {
             lines.append("git-pipeline: error: \(error) — the push went through; run `git pipeline doctor` on the server")
         }
         if !lines.isEmpty { print(lines.joined(separator: "\n")) }
-    }
-}
-
-struct RunnerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "runner",
-        abstract: "Run waiting executions (the hook starts this in the background; --foreground for a service manager).")
-
-    @OptionGroup var repository: RepositoryOptions
-
-    @Flag(help: "Stay in the foreground and log to stderr; never exit when idle.")
-    var foreground = false
-
-    func run() async throws {
-        let layout = try repository.installedLayout()
-        var settings = try PipelineSettings(repository: try Repository(path: layout.gitDirectory))
-        if foreground { settings.runnerIdleSeconds = .infinity }
-        let runner = try Runner(layout: layout, settings: settings)
-        let foreground = self.foreground
-        try await runner.run { message in
-            let line = "\(isoTime(Date().timeIntervalSince1970)) \(message)\n"
-            FileHandle.standardError.write(Data(line.utf8))
-            _ = foreground
-        }
     }
 }

@@ -18,7 +18,7 @@ struct Lint: ParsableCommand {
     func run() throws {
         let paths = files.isEmpty ? Linter.defaultFiles(in: FileManager.default.currentDirectoryPath) : files
         guard !paths.isEmpty else {
-            throw Failure(message: "no .pipeline.yml, .pipelines/*, buildspec.yml or appspec.yml here; name the files to check", code: 2)
+            throw CommandError.usage("no .pipeline.yml, .pipelines/*, buildspec.yml or appspec.yml here; name the files to check")
         }
         var failed = 0
         for path in paths {
@@ -30,6 +30,6 @@ struct Lint: ParsableCommand {
                   (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
             if report.hasErrors { failed += 1 }
         }
-        if failed > 0 { throw ExitCode(1) }
+        if failed > 0 { throw CommandError.reported }
     }
 }

@@ -26,18 +26,13 @@ struct Start: ParsableCommand {
             let parts = variable.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             values[String(parts[0])] = String(parts[1])
         }
-        let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
-        let execution: ExecutionRecord
-        do {
-            execution = try ManualStart.start(layout: layout, pipeline: pipeline, revision: revision, variables: values, startedBy: user)
-        } catch let failure as OperationError {
-            throw Failure(message: failure.message, code: failure.isUsage ? 2 : 1)
-        } catch {
-            throw Failure(message: "start: \(error)")
+        let user = Identity.current()
+        let execution = try attempt("start") {
+            try ManualStart.start(layout: layout, pipeline: pipeline, revision: revision, variables: values, startedBy: user)
         }
         try attempt("start the runner") { try Runner.startInBackground(layout) }
         let short = String(execution.sourceRevision.prefix(7))
-        print("\(execution.label) started for \(execution.refShortName)@\(short) (\(execution.id)) — git log --notes=ci -1 \(short)")
+        print("\(execution.label) started for \(execution.refShortName)@\(short) (\(execution.id)) — git log --notes=\(try repository.settings(layout).notesName) -1 \(short)")
         if wait { try waitForEnd(of: execution, layout: layout) }
     }
 }

@@ -14,10 +14,9 @@ struct Stop: ParsableCommand {
 
     func run() throws {
         let layout = try repository.installedLayout()
-        let settings = try PipelineSettings(repository: try Repository(path: layout.gitDirectory))
-        let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+        let user = Identity.current()
         print(try attempt("stop \(execution)") {
-            try StopExecution.stop(layout: layout, execution: execution, abandon: abandon, reason: reason, by: user, grace: settings.killGraceSeconds)
+            try StopExecution.stop(layout: layout, execution: execution, abandon: abandon, reason: reason, by: user)
         })
     }
 }

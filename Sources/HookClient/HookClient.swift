@@ -7,18 +7,27 @@ import Glibc
 /// records the push over `pipeline/hook.sock` and answers with the lines to print. With no runner
 /// to answer, it hands the push to `git-pipeline hook post-receive`, which records it itself and
 /// starts one. Either way it exits 0 (a push is never blocked).
+/// The words spoken over `pipeline/hook.sock`, shared with the runner's hook service: the only
+/// thing of this module the engine uses.
+public enum HookWire {
+    /// The socket's name in the state folder.
+    public static let socketName = "hook.sock"
+    /// The request's first line: `pusher NAME`; the post-receive input follows.
+    public static let pusherPrefix = "pusher "
+    /// The line that ends a complete answer; without it the runner did not finish.
+    public static let endOfAnswer = "\u{0}end"
+}
+
 public enum HookClient {
     /// How long the runner may take to answer before the push is recorded the slow way.
     static let answerTimeoutMilliseconds: Int32 = 10_000
-    /// The line that ends a complete answer; without it the runner did not finish.
-    public static let endOfAnswer = "\u{0}end"
 
     public static func run() -> Never {
         let input = readAll(0)
         let gitDirectory = absolutePath(environmentValue("GIT_DIR") ?? ".")
         let pusher = environmentValue("GL_USER") ?? environmentValue("USER") ?? environmentValue("LOGNAME") ?? "unknown"
-        let request = "pusher \(pusher)\n" + input
-        if let answer = ask(socketPath: gitDirectory + "/pipeline/hook.sock", request: request) {
+        let request = HookWire.pusherPrefix + pusher + "\n" + input
+        if let answer = ask(socketPath: gitDirectory + "/pipeline/" + HookWire.socketName, request: request) {
             if !answer.isEmpty { print(answer, terminator: "") }
             exit(0)
         }
@@ -55,14 +64,14 @@ public enum HookClient {
             answer += buffer[0..<n]
         }
         let text = String(decoding: answer, as: UTF8.self)
-        guard text.hasSuffix(endOfAnswer + "\n") else { return nil }
-        return String(text.dropLast(endOfAnswer.count + 1))
+        guard text.hasSuffix(HookWire.endOfAnswer + "\n") else { return nil }
+        return String(text.dropLast(HookWire.endOfAnswer.count + 1))
     }
 
     static func environmentValue(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 
     /// The process environment as a dictionary.
-    public static func currentEnvironment() -> [String: String] {
+    static func currentEnvironment() -> [String: String] {
         var result: [String: String] = [:]
         var pointer = environ
         while let entry = pointer.pointee {
@@ -92,7 +101,7 @@ public enum HookClient {
     }
 
     /// The absolute path of the running executable.
-    public static func currentExecutablePath() -> String {
+    static func currentExecutablePath() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard count > 0 else { return CommandLine.arguments[0] }
@@ -100,14 +109,14 @@ public enum HookClient {
     }
 
     /// The folder part of a path.
-    public static func parentFolder(_ path: String) -> String {
+    static func parentFolder(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 }
 
 /// The address of a Unix socket at `path`; nil when the path is too long for one.
-public func unixSocketAddress(_ path: String) -> sockaddr_un? {
+func unixSocketAddress(_ path: String) -> sockaddr_un? {
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)
@@ -120,7 +129,7 @@ public func unixSocketAddress(_ path: String) -> sockaddr_un? {
 }
 
 /// Writes all of `bytes` to a socket; false when the peer went away.
-public func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
     var sent = 0
     while sent < bytes.count {
         let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -132,7 +141,7 @@ public func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
 
 /// Replaces this process with `executable`, its stdin holding `input` (through an unlinked temp
 /// file, so any size fits). Returns only if the exec failed.
-public func execWithInput(_ executable: String, _ arguments: [String], input: String, environment: [String: String]) {
+func execWithInput(_ executable: String, _ arguments: [String], input: String, environment: [String: String]) {
     var template = Array("/tmp/git-pipeline-input.XXXXXX".utf8CString)
     let fd = mkstemp(&template)
     guard fd >= 0 else { return }

@@ -10,7 +10,7 @@ final class RecoveryTests: XCTestCase {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { entry -> pid_t? in
             guard let pid = pid_t(entry), let environment = FileManager.default.contents(atPath: "/proc/\(entry)/environ"),
-                  environment.split(separator: 0).contains(where: { Array($0) == needle }), ProcessLauncher.isRunning(pid) else { return nil }
+                  environment.split(separator: 0).contains(where: { Array($0) == needle }), ProcessSupervisor.isRunning(pid) else { return nil }
             return pid
         }
     }

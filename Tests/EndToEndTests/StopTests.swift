@@ -49,14 +49,14 @@ final class StopTests: XCTestCase {
         let commit = try box.commit("one", files: [".pipeline.yml": definition(["sleep 120 & echo $! > \(pidFile)", "sleep 120"])])
         try box.push()
         let child = pid_t(try box.waitForFile(pidFile).trimmingCharacters(in: .whitespacesAndNewlines))!
-        XCTAssertTrue(ProcessLauncher.isRunning(child))
+        XCTAssertTrue(ProcessSupervisor.isRunning(child))
         let started = Date()
         let stop = try box.pipeline(["stop", "server#1", "--abandon"])
         XCTAssertTrue(stop.stdout.contains("abandoned 1 running action"), stop.stdout)
         let summaries = try box.waitForExecutions(1)
         XCTAssertLessThan(Date().timeIntervalSince(started), 20)
         XCTAssertEqual(summaries.first?["status"] as? String, "Stopped")
-        XCTAssertFalse(ProcessLauncher.isRunning(child), "a process of the abandoned action survived")
+        XCTAssertFalse(ProcessSupervisor.isRunning(child), "a process of the abandoned action survived")
         let state = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["show", "server#1", "--json"]).stdout.utf8)) as! [String: Any]
         let build = (state["stageStates"] as! [[String: Any]]).first { $0["stageName"] as? String == "Build" }!
         let work = (build["actionStates"] as! [[String: Any]]).first!["latestExecution"] as! [String: Any]

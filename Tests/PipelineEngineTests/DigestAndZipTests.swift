@@ -1,6 +1,5 @@
 import Foundation
 @testable import PipelineEngine
-import PipelineHook
 import XCTest
 
 final class DigestAndZipTests: XCTestCase {

@@ -21,8 +21,8 @@ final class ProcessGroupTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)
         let background = pid_t(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
         usleep(200_000)
-        XCTAssertFalse(ProcessLauncher.groupAlive(pid), "the action's process group survived")
-        XCTAssertFalse(ProcessLauncher.isRunning(background), "the background child survived")
+        XCTAssertFalse(ProcessSupervisor.groupAlive(pid), "the action's process group survived")
+        XCTAssertFalse(ProcessSupervisor.isRunning(background), "the background child survived")
     }
 
     func testFinishedCommandReportsItsExitStatus() async throws {

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Git
+import PipelineEngine
+
+/// Options every repository command takes.
+struct RepositoryOptions: ParsableArguments {
+    @Option(name: .customLong("git-dir"), help: "The repository (default: $GIT_DIR, or the one containing the current folder).")
+    var gitDir: String?
+
+    /// The repository's git directory, absolute.
+    func gitDirectory() throws -> String { try findGitDirectory(gitDir) }
+
+    /// The installed state of the repository; fails with how to install when missing.
+    func installedLayout() throws -> StateLayout {
+        let layout = StateLayout(gitDirectory: try gitDirectory())
+        guard layout.isInstalled else {
+            throw CommandError.failed("git-pipeline is not installed in \(layout.gitDirectory); run `git pipeline install \(layout.gitDirectory)`")
+        }
+        return layout
+    }
+
+    /// The repository's settings (`pipeline.*` in its git config).
+    func settings(_ layout: StateLayout) throws -> PipelineSettings {
+        try attempt("read the settings") { try PipelineSettings(repository: try Repository(path: layout.gitDirectory)) }
+    }
+}
+
+/// The git directory of `path` (default: $GIT_DIR, or the repository containing the current folder), absolute.
+func findGitDirectory(_ path: String?) throws -> String {
+    let start = path ?? ProcessInfo.processInfo.environment["GIT_DIR"] ?? FileManager.default.currentDirectoryPath
+    do {
+        return try Repository.discover(from: absolute(start)).gitDirectory
+    } catch {
+        throw CommandError.failed("\(start) is not in a git repository; run this in a repository or pass --git-dir PATH")
+    }
+}
+
+func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}
+
+/// `--wait`: blocks until the execution ends; exit 3 unless it succeeded (SPEC §8).
+func waitForEnd(of execution: ExecutionRecord, layout: StateLayout) throws {
+    let ended = try attempt("wait for \(execution.label)") { try Watching.waitForEnd(layout: layout, executionId: execution.id) }
+    print("\(ended.label) \(ended.status)" + (ended.statusSummary.map { ": \($0)" } ?? ""))
+    if ended.status != .succeeded { throw CommandError.executionDidNotSucceed }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+import PipelineEngine
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Draw each pipeline's stages with their latest execution and what waits.")
+
+    @OptionGroup var repository: RepositoryOptions
+    @Argument(help: "Only this pipeline.") var pipeline: String?
+    @Flag(help: "GetPipelineState's JSON (an array of them when no pipeline is named).") var json = false
+
+    func run() throws {
+        let layout = try repository.installedLayout()
+        let store = try Store(path: layout.database)
+        let reports = Reports(layout: layout, store: store)
+        let names = try pipeline.map { [$0] } ?? store.pipelineNames()
+        if json {
+            let states = try attempt("status") { try names.map { try reports.statusJSON(pipeline: $0) } }
+            print(pipeline == nil ? Reports.json(states) : Reports.json(states.first))
+            return
+        }
+        if names.isEmpty { print("no pipelines have run yet: push a commit with a .pipeline.yml"); return }
+        print(try attempt("status") { try names.map { try reports.statusText(pipeline: $0) }.joined(separator: "\n") }, terminator: "")
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import PipelineModel
+
+/// What an action needs to run: its declaration, where to put its workspace and log, the artifacts
+/// produced so far, the environment CodeBuild would give it, and the world it runs in.
+struct ActionContext: Sendable {
+    let execution: ExecutionRecord
+    let stage: Stage
+    let action: Action
+    /// The action's row in the store.
+    let actionId: Int64
+    let attempt: Int
+    let layout: StateLayout
+    let settings: PipelineSettings
+    let store: Store
+    let notes: NotesWriter
+    let artifacts: ArtifactStore
+    /// Artifact name → digest, for every artifact produced earlier in this execution.
+    let availableArtifacts: [String: String]
+    let logPath: String
+    let workspace: String
+    let world: World
+    /// Rings when the store changes: what an action that waits on a decision sleeps on.
+    let doorbell: Doorbell
+
+    /// Appends a line to the action's log.
+    func log(_ line: String) { world.files.append(logPath, line + "\n") }
+
+    /// Records the running process group, so stop and recovery can signal it.
+    func recordProcessGroup(_ pid: pid_t) throws {
+        try store.write { db in try db.execute(sql: "UPDATE actions SET processGroup = ? WHERE id = ?", arguments: [Int(pid), actionId]) }
+    }
+
+    /// CodeBuild's variables plus ours (SPEC §6).
+    func environment(sourceDirectory: String, secondaryInputs: [String: String]) -> [String: String] {
+        var env = world.environment
+        let start = Int64((execution.startedAt ?? world.clock.now()) * 1000)
+        env["CODEBUILD_BUILD_ID"] = "\(execution.pipeline):\(execution.id)"
+        env["CODEBUILD_BUILD_NUMBER"] = String(execution.number)
+        env["CODEBUILD_RESOLVED_SOURCE_VERSION"] = execution.sourceRevision
+        env["CODEBUILD_SOURCE_VERSION"] = execution.sourceRevision
+        env["CODEBUILD_SRC_DIR"] = sourceDirectory
+        env["CODEBUILD_BUILD_SUCCEEDING"] = "1"
+        env["CODEBUILD_INITIATOR"] = "codepipeline/\(execution.pipeline)"
+        env["CODEBUILD_START_TIME"] = String(start)
+        env["CODEBUILD_WEBHOOK_HEAD_REF"] = execution.ref
+        for (name, path) in secondaryInputs { env["CODEBUILD_SRC_DIR_\(name)"] = path }
+        env["PIPELINE_NAME"] = execution.pipeline
+        env["PIPELINE_EXECUTION_ID"] = execution.id
+        env["PIPELINE_EXECUTION_NUMBER"] = String(execution.number)
+        env["PIPELINE_STAGE"] = stage.name
+        env["PIPELINE_ACTION"] = action.name
+        env["PIPELINE_ACTION_ATTEMPT"] = String(attempt)
+        env["PIPELINE_REF"] = execution.ref
+        env["PIPELINE_BRANCH"] = execution.ref.hasPrefix("refs/heads/") ? execution.refShortName : ""
+        env["PIPELINE_TAG"] = execution.ref.hasPrefix("refs/tags/") ? execution.refShortName : ""
+        env["PIPELINE_COMMIT"] = execution.sourceRevision
+        env["PIPELINE_REPOSITORY"] = layout.gitDirectory
+        return env
+    }
+}
+
+/// Quotes text for bash: single quotes, each quote inside closed and reopened.
+func shellQuote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+/// Bash lines appending each variable as `NAME=value\0` to `<meta>/variables`, read back by
+/// `ActionContext.exportedVariables(names:)` (NUL-separated: values may hold newlines).
+func exportVariableLines(_ names: [String], meta: String) -> [String] {
+    names.map { "printf '%s=%s\\0' \(shellQuote($0)) \"${\($0)-}\" >> \(shellQuote(meta + "/variables"))" }
+}
+
+/// An action's failure before anything ran (as a Result's failure).
+extension ActionOutcome: Error {}
+
+extension ActionContext {
+    /// The metadata folder beside the workspace (scripts, the current command, exported variables).
+    var meta: String { workspace + ".meta" }
+
+    /// The variables a script exported with `exportVariableLines`, those of `names` only.
+    func exportedVariables(names: [String]) -> [String: String] {
+        guard let data = world.files.read(meta + "/variables") else { return [:] }
+        var result: [String: String] = [:]
+        for chunk in data.split(separator: 0) {
+            let text = String(decoding: chunk, as: UTF8.self)
+            guard let equals = text.firstIndex(of: "=") else { continue }
+            let name = String(text[..<equals])
+            if names.contains(name) { result[name] = String(text[text.index(after: equals)...]) }
+        }
+        return result
+    }
+
+    /// Creates the workspace and unpacks the input artifacts: the first (primary) into the
+    /// workspace, the others into `<workspace>.inputs/NAME`. Returns the secondary folders by name.
+    func unpackInputs() throws -> Result<[String: String], ActionOutcome> {
+        try world.files.createDirectory(workspace)
+        try world.files.createDirectory(meta)
+        var secondary: [String: String] = [:]
+        for (index, input) in action.inputArtifacts.enumerated() {
+            guard let digest = availableArtifacts[input] else {
+                return .failure(.failure("input artifact \(input) was not produced in this execution"))
+            }
+            let target = index == 0 ? workspace : workspace + ".inputs/" + input
+            try world.files.createDirectory(target)
+            do {
+                try ZipReader(path: artifacts.path(ofDigest: digest)).extract(into: target)
+            } catch {
+                return .failure(.failure("cannot unpack input artifact \(input): \(error)"))
+            }
+            if index > 0 { secondary[input] = target }
+            log("[Container] input artifact \(input) (sha256:\(digest.prefix(12))) unpacked into \(target)")
+        }
+        return .success(secondary)
+    }
+
+    /// Runs a bash script in the action's own process group, with its timeout; whatever the script
+    /// left running is stopped when it ends. Output goes to the log, `mask` values as `***`.
+    func runScript(_ script: String, named name: String, environment: [String: String], mask: [String] = [],
+                   timeoutSeconds: Double? = nil) async throws -> (ProcessExit, timedOut: Bool) {
+        let path = meta + "/" + name
+        try world.files.createDirectory(meta)
+        try world.files.write(path, text: script)
+        let spec = ProcessLauncher.Spec(executable: "/bin/bash", arguments: ["--noprofile", "--norc", path],
+                                        environment: environment, logPath: logPath, mask: mask)
+        let (pid, pump) = try world.launcher.start(spec)
+        try recordProcessGroup(pid)
+        let timeout = timeoutSeconds ?? Double(action.timeoutInMinutes) * 60
+        let (exit, timedOut) = await world.launcher.wait(pid: pid, timeout: timeout, grace: settings.killGraceSeconds)
+        // Whatever the commands left running in the background dies with the action.
+        await ProcessSupervisor.terminate(group: pid, grace: 2)
+        pump?.drain()
+        if timedOut {
+            log("[Container] action timed out after \(Int(timeout / 60)) minutes; its process group was stopped")
+        }
+        return (exit, timedOut)
+    }
+}
+
+/// What an action ended with.
+struct ActionOutcome: Sendable {
+    var succeeded: Bool
+    var summary: String?
+    var errorMessage: String?
+    var failedCommand: String?
+    var outputArtifacts: [(name: String, digest: String, size: Int64)] = []
+    var outputVariables: [String: String] = [:]
+    var testReport: TestReport?
+
+    static func failure(_ message: String, command: String? = nil) -> ActionOutcome {
+        ActionOutcome(succeeded: false, errorMessage: message, failedCommand: command)
+    }
+}

@@ -1,0 +1,285 @@
+import Foundation
+import PipelineModel
+
+/// The Buildspec provider (Build/Test; CodeBuild mapped to it): runs a buildspec as CodeBuild does —
+/// phases install, pre_build, build, post_build in one bash session (0.2) or a fresh shell per
+/// command (0.1); a failed install or pre_build goes straight to finalizing, a failed build still
+/// runs post_build with CODEBUILD_BUILD_SUCCEEDING=0; artifacts, reports and cache are handled
+/// whatever the outcome (CodeBuild's phase transitions, buildspec reference).
+struct BuildspecProvider: ActionProvider {
+    static let name = "Buildspec"
+
+    func describe(_ action: Action) -> String {
+        let spec = action.configuration["BuildSpec"] ?? action.configuration["buildspec"] ?? "buildspec.yml"
+        return "[git-pipeline] runs " + (spec.contains("\n") ? "the inline buildspec" : spec) +
+            " from \(action.inputArtifacts.first ?? "no input"), as CodeBuild would\n"
+    }
+
+    func run(_ context: ActionContext) async throws -> ActionOutcome {
+        let secondary: [String: String]
+        switch try context.unpackInputs() {
+        case .success(let folders): secondary = folders
+        case .failure(let outcome): return outcome
+        }
+        let buildspec: Buildspec
+        switch loadBuildspec(context) {
+        case .success(let spec): buildspec = spec
+        case .failure(let outcome): return outcome
+        }
+        for warning in buildspec.warnings { context.log("[Container] buildspec \(warning)") }
+        if buildspec.shell == "sh" { context.log("[Container] env.shell sh: the commands run in bash, which runs sh scripts") }
+
+        // Environment: the buildspec's variables, then the action's EnvironmentVariables (they win,
+        // as a start-build override does in CodeBuild), secrets last; CODEBUILD_* are ours.
+        var environment = context.environment(sourceDirectory: context.workspace, secondaryInputs: secondary)
+        var mask: [String] = []
+        let secrets = SecretStore(layout: context.layout)
+        var missing: [String] = []
+        func put(_ name: String, _ value: String) { if !name.hasPrefix("CODEBUILD_") { environment[name] = value } }
+        for variable in buildspec.variables { put(variable.name, variable.value) }
+        let overrides: [(name: String, value: String, type: String)]
+        do { overrides = try actionVariables(context) } catch let failure as ActionOutcome { return failure }
+        for variable in overrides {
+            switch variable.type {
+            case "PARAMETER_STORE":
+                if let value = try secrets.parameter(variable.value) { put(variable.name, value); mask.append(value) } else { missing.append(variable.value) }
+            case "SECRETS_MANAGER":
+                if let value = try secrets.secret(variable.value) { put(variable.name, value); mask.append(value) } else { missing.append(variable.value) }
+            default: put(variable.name, variable.value)
+            }
+        }
+        for variable in buildspec.parameterStore {
+            if let value = try secrets.parameter(variable.value) { put(variable.name, value); mask.append(value) } else { missing.append(variable.value) }
+        }
+        for variable in buildspec.secretsManager {
+            if let value = try secrets.secret(variable.value) { put(variable.name, value); mask.append(value) } else { missing.append(variable.value) }
+        }
+        if !missing.isEmpty {
+            let names = missing.map { "`\($0)`" }.joined(separator: ", ")
+            context.log("[Container] secrets not set in this repository: \(names); run `git pipeline secret set NAME` on the server")
+            return .failure("secrets not set: \(names) — run `git pipeline secret set NAME` in the repository")
+        }
+
+        let cache = BuildCache(context: context, paths: buildspec.cachePaths)
+        cache.restore()
+        let script = Self.script(buildspec, source: context.workspace, meta: context.meta)
+        let (exit, timedOut) = try await context.runScript(script, named: "buildspec.sh", environment: environment, mask: mask)
+
+        let phases = (try? String(contentsOfFile: context.meta + "/phases", encoding: .utf8)) ?? ""
+        let failedPhase = phases.split(separator: "\n").first { $0.hasSuffix(" FAILED") }.map { String($0.split(separator: " ")[0]) }
+        let failedCommand = (try? String(contentsOfFile: context.meta + "/failed", encoding: .utf8))?.trimmingCharacters(in: .newlines)
+        let succeeded = exit.succeeded && !timedOut && failedPhase == nil
+
+        // Finalizing: artifacts and reports whatever the outcome, the cache after a success.
+        context.log("[Container] \(timestamp()) Entering phase UPLOAD_ARTIFACTS")
+        var stored: [(name: String, digest: String, size: Int64)] = []
+        var artifactProblem: String?
+        do { stored = try storeArtifacts(buildspec, context: context) } catch let problem as ActionOutcome { artifactProblem = problem.errorMessage }
+        let reports = TestReports.collect(buildspec.reports, source: context.workspace, log: context.log)
+        if succeeded && artifactProblem == nil { cache.save() }
+
+        var outcome: ActionOutcome
+        if timedOut {
+            outcome = .failure("timed out after \(context.action.timeoutInMinutes) minutes", command: failedCommand)
+        } else if !succeeded {
+            var message = failedPhase.map { "phase \($0) failed" } ?? exit.description
+            if let reports, reports.failed > 0 { message += "; \(reports.summary): " + reports.failures.prefix(5).map(\.name).joined(separator: ", ") }
+            outcome = .failure(message, command: failedCommand)
+        } else if let artifactProblem {
+            outcome = .failure(artifactProblem)
+        } else {
+            outcome = ActionOutcome(succeeded: true, summary: nil)
+        }
+        outcome.summary = reports?.summary
+        outcome.testReport = reports
+        outcome.outputArtifacts = stored
+        outcome.outputVariables = context.exportedVariables(names: buildspec.exportedVariables)
+        return outcome
+    }
+
+    private func timestamp() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy/MM/dd HH:mm:ss"
+        return formatter.string(from: Date())
+    }
+
+    /// `configuration.BuildSpec` (or `buildspec`): inline YAML when it spans lines, else a path in
+    /// the primary input; default `buildspec.yml` (CodeBuild's).
+    private func loadBuildspec(_ context: ActionContext) -> Result<Buildspec, ActionOutcome> {
+        let configured = context.action.configuration["BuildSpec"] ?? context.action.configuration["buildspec"]
+        let text: String, file: String
+        if let configured, configured.contains("\n") {
+            (text, file) = (configured, "\(context.action.name) configuration.BuildSpec")
+        } else {
+            let path = configured ?? "buildspec.yml"
+            file = path
+            guard !path.hasPrefix("/"), !path.split(separator: "/").contains(".."),
+                  let data = FileManager.default.contents(atPath: context.workspace + "/" + path) else {
+                let inputs = context.action.inputArtifacts.first ?? "no input artifact"
+                context.log("[Container] no buildspec at \(path) in \(inputs)")
+                return .failure(.failure("no buildspec at \(path) in the primary input (\(inputs)) — add it to the repository, or set configuration.BuildSpec"))
+            }
+            text = String(decoding: data, as: UTF8.self)
+        }
+        do {
+            return .success(try BuildspecParser.parse(text, file: file))
+        } catch {
+            for diagnostic in error.diagnostics { context.log("[Container] \(diagnostic)") }
+            return .failure(.failure("invalid buildspec: \(error.diagnostics.first!)" + (error.diagnostics.count > 1 ? " (+\(error.diagnostics.count - 1) more)" : "")))
+        }
+    }
+
+    /// CodePipeline's CodeBuild action setting `EnvironmentVariables`: a JSON list of
+    /// `{name, value, type}` (type PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER).
+    private func actionVariables(_ context: ActionContext) throws -> [(name: String, value: String, type: String)] {
+        guard let text = context.action.configuration["EnvironmentVariables"], !text.isEmpty else { return [] }
+        guard let list = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] else {
+            throw ActionOutcome.failure("configuration.EnvironmentVariables is not a JSON list of {name, value, type}")
+        }
+        return list.compactMap { item in
+            guard let name = item["name"] as? String else { return nil }
+            return (name, item["value"].map { "\($0)" } ?? "", (item["type"] as? String ?? "PLAINTEXT").uppercased())
+        }
+    }
+
+    /// The primary `artifacts` become the action's first output artifact, `secondary-artifacts`
+    /// the outputs of the same names.
+    private func storeArtifacts(_ buildspec: Buildspec, context: ActionContext) throws -> [(name: String, digest: String, size: Int64)] {
+        var stored: [(name: String, digest: String, size: Int64)] = []
+        for (index, output) in context.action.outputArtifacts.enumerated() {
+            let set = buildspec.secondaryArtifacts.first { $0.identifier == output.name }
+                ?? (index == 0 ? buildspec.artifacts : nil)
+                ?? output.files.map { BuildArtifacts(identifier: nil, files: $0, baseDirectory: nil, discardPaths: false, excludePaths: [], name: nil) }
+            guard let set else {
+                let message = "output artifact \(output.name): the buildspec has no " + (index == 0 ? "`artifacts`" : "`secondary-artifacts.\(output.name)`")
+                context.log("[Container] " + message)
+                throw ActionOutcome.failure(message)
+            }
+            var folder = context.workspace
+            if let base = set.baseDirectory, !base.isEmpty {
+                folder = base.hasPrefix("/") ? base : context.workspace + "/" + base
+            }
+            guard FileManager.default.fileExists(atPath: folder) else {
+                context.log("[Container] output artifact \(output.name): base-directory \(set.baseDirectory ?? "") does not exist")
+                throw ActionOutcome.failure("output artifact \(output.name): base-directory \(set.baseDirectory ?? "") does not exist")
+            }
+            let globs = set.files.map { $0 == "**/*" || $0 == "**" ? "**" : $0 }
+            let result = try context.artifacts.storeFolder(folder, globs: globs, excludes: set.excludePaths, discardPaths: set.discardPaths)
+            if result.files == 0 {
+                context.log("[Container] output artifact \(output.name): no file matches \(set.files.joined(separator: ", "))")
+                throw ActionOutcome.failure("output artifact \(output.name): no file matches \(set.files.joined(separator: ", "))")
+            }
+            context.log("[Container] output artifact \(output.name): \(result.files) files, sha256:\(result.digest.prefix(12))")
+            stored.append((output.name, result.digest, result.size))
+        }
+        return stored
+    }
+
+    // MARK: The script
+
+    static func script(_ spec: Buildspec, source: String, meta: String) -> String {
+        let q = shellQuote
+        var lines = [
+            "# git-pipeline Buildspec action: CodeBuild's phases, buildspec version \(spec.version).",
+            "__gp_meta=\(q(meta))",
+            "__gp_src=\(q(source))",
+            "cd -- \"$__gp_src\" || exit 97",
+            "__gp_ok=1; __gp_skip=0; __gp_phase_ok=1",
+            "export CODEBUILD_BUILD_SUCCEEDING=1",
+            "__gp_log() { printf '[Container] %(%Y/%m/%d %H:%M:%S)T %s\\n' -1 \"$*\"; }",
+            // The command runs in this shell (0.2: cd and variables carry over) or in a fresh one (0.1).
+            "__gp_cmd() {",
+            "  [ \"$__gp_phase_ok\" = 1 ] || return 0",
+            "  __gp_log \"Running command $__gp_c\"",
+            spec.sharesShell ? "  eval \"$__gp_c\"" : "  ( cd -- \"$__gp_src\" && exec bash --noprofile --norc -c \"$__gp_c\" )",
+            "  __gp_s=$?",
+            "  if [ \"$__gp_s\" -ne 0 ]; then",
+            "    __gp_log \"Command did not exit successfully $__gp_c exit status $__gp_s\"",
+            "    __gp_phase_ok=0",
+            "    [ -e \"$__gp_meta/failed\" ] || printf '%s\\n' \"$__gp_c\" > \"$__gp_meta/failed\"",
+            "  fi",
+            "}",
+            "__gp_begin() { __gp_log \"Entering phase $1\"; __gp_phase_ok=1; }",
+            "__gp_end() {",
+            "  if [ \"$__gp_phase_ok\" = 1 ]; then __gp_state=SUCCEEDED; else __gp_state=FAILED; fi",
+            "  __gp_log \"Phase complete: $1 State: $__gp_state\"",
+            "  printf '%s %s\\n' \"$1\" \"$__gp_state\" >> \"$__gp_meta/phases\"",
+            "  if [ \"$__gp_state\" = FAILED ]; then",
+            "    __gp_ok=0; export CODEBUILD_BUILD_SUCCEEDING=0",
+            // ABORT after install or pre_build: nothing but finalizing follows.
+            "    if [ \"$2\" = abort ] && { [ \"$1\" = INSTALL ] || [ \"$1\" = PRE_BUILD ]; }; then __gp_skip=1; fi",
+            "  fi",
+            "}",
+        ]
+        for phase in spec.phases {
+            let upper = phase.name.uppercased()
+            lines.append("if [ \"$__gp_skip\" = 0 ]; then")
+            lines.append("  __gp_begin \(upper)")
+            for command in phase.commands {
+                lines.append("  __gp_c=\(q(command)); __gp_cmd")
+            }
+            if !phase.finally.isEmpty {
+                // finally runs whatever the commands did; its own failure fails the phase too.
+                lines.append("  __gp_saved=$__gp_phase_ok; __gp_phase_ok=1")
+                for command in phase.finally { lines.append("  __gp_c=\(q(command)); __gp_cmd") }
+                lines.append("  [ \"$__gp_saved\" = 1 ] || __gp_phase_ok=0")
+            }
+            lines.append("  __gp_end \(upper) \(phase.continueOnFailure ? "continue" : "abort")")
+            lines.append("fi")
+        }
+        lines.append("__gp_log 'Entering phase FINALIZING'")
+        lines += exportVariableLines(spec.exportedVariables, meta: meta)
+        lines.append("[ \"$__gp_ok\" = 1 ] && exit 0 || exit 1")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// `cache.paths` kept per pipeline and action between executions, in `pipeline/cache/`. Paths are
+/// relative to the source folder; a glob caches the folder before its first wildcard.
+struct BuildCache {
+    let context: ActionContext
+    let paths: [String]
+
+    var folder: String { context.layout.root + "/cache/\(context.execution.pipeline)/\(context.stage.name)/\(context.action.name)" }
+
+    /// The cached folders, relative to the source: `node_modules/**/*` → `node_modules`.
+    var roots: [String] {
+        var result: [String] = []
+        for path in paths {
+            if path.hasPrefix("/") || path.hasPrefix("~") {
+                context.log("[Container] cache path \(path) is outside the source folder; it already lives on this machine and is not copied")
+                continue
+            }
+            let parts = path.split(separator: "/").prefix { !$0.contains("*") && !$0.contains("?") && !$0.contains("[") }
+            let root = parts.joined(separator: "/")
+            if !root.isEmpty && !root.split(separator: "/").contains("..") && !result.contains(root) { result.append(root) }
+        }
+        return result
+    }
+
+    func restore() {
+        let fm = FileManager.default
+        for root in roots where fm.fileExists(atPath: folder + "/" + root) {
+            let target = context.workspace + "/" + root
+            try? fm.removeItem(atPath: target)
+            try? fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if (try? fm.copyItem(atPath: folder + "/" + root, toPath: target)) != nil {
+                context.log("[Container] cache: restored \(root)")
+            }
+        }
+    }
+
+    func save() {
+        let fm = FileManager.default
+        for root in roots where fm.fileExists(atPath: context.workspace + "/" + root) {
+            let target = folder + "/" + root
+            let temporary = target + ".saving"
+            try? fm.removeItem(atPath: temporary)
+            try? fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            guard (try? fm.copyItem(atPath: context.workspace + "/" + root, toPath: temporary)) != nil else { continue }
+            try? fm.removeItem(atPath: target)
+            try? fm.moveItem(atPath: temporary, toPath: target)
+            context.log("[Container] cache: saved \(root)")
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Git
+import GRDB
+import PipelineModel
+
+/// A definition as parsed once, cached in the store by (blob, path): what a push needs to decide
+/// and record without parsing YAML again, whatever the number of pushes that carry it.
+struct CachedDefinition: Codable, FetchableRecord, PersistableRecord, Sendable {
+    static let databaseTableName = "definitions"
+    var blob: String
+    var path: String
+    var pipeline: String
+    var executionMode: String
+    var definitionJSON: String?
+    var definitionError: String?
+    /// Push filters, one per line (PushFilter.encodeLines).
+    var filters: String
+
+    var pushFilters: [PushFilter] { PushFilter.decodeLines(filters) }
+}
+
+enum DefinitionCache {
+    /// The cached definition of the file, parsed and cached first when the cache does not hold it.
+    static func definition(store: Store, repository: Repository, path: String, blob: ObjectID, repositoryName: String) throws -> CachedDefinition {
+        if let known = try store.read({ try CachedDefinition.fetchOne($0, key: ["blob": blob.hex, "path": path]) }) { return known }
+        let loaded = try Definitions.load(repository: repository, path: path, blob: blob, repositoryName: repositoryName)
+        var cached = CachedDefinition(blob: blob.hex, path: path, pipeline: loaded.pipelineName, executionMode: ExecutionMode.superseded.rawValue,
+                                      definitionJSON: nil, definitionError: nil, filters: "")
+        switch loaded.result {
+        case .success(let declaration):
+            cached.definitionJSON = String(decoding: try JSONEncoder().encode(declaration), as: UTF8.self)
+            cached.executionMode = declaration.executionMode.rawValue
+            cached.filters = PushFilter.encodeLines(declaration.triggers.flatMap(\.push))
+        case .failure(let failure):
+            cached.definitionError = failure.description
+        }
+        // Two writers may parse the same file at once; both rows are the same.
+        try store.write { db in try cached.save(db) }
+        return cached
+    }
+}

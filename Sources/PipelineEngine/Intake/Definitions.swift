@@ -1,0 +1,43 @@
+import Foundation
+import Git
+import PipelineModel
+
+/// A pipeline definition file found in a revision, parsed or not.
+public struct LoadedDefinition: Sendable {
+    public let path: String
+    public let blob: ObjectID
+    public let result: Result<PipelineDeclaration, DefinitionError>
+
+    /// The pipeline's name: declared, or from the file (`.pipelines/NAME.yml`), or the repository's.
+    public var pipelineName: String {
+        switch result {
+        case .success(let declaration): declaration.name
+        case .failure(let error): error.pipelineName ?? DefinitionFiles.defaultName(path: path, repositoryName: repositoryName)
+        }
+    }
+
+    let repositoryName: String
+}
+
+/// Finds and parses the definitions of a revision: `.pipeline.yml` and `.pipelines/*.yml` (SPEC §3).
+public enum Definitions {
+    /// Every definition in the tree of `commit`, in path order.
+    public static func load(repository: Repository, commit: ObjectID, repositoryName: String) throws -> [LoadedDefinition] {
+        try DefinitionFiles.list(repository: repository, commit: commit).map {
+            try load(repository: repository, path: $0.path, blob: $0.blob, repositoryName: repositoryName)
+        }
+    }
+
+    /// One definition file, parsed.
+    public static func load(repository: Repository, path: String, blob: ObjectID, repositoryName: String) throws -> LoadedDefinition {
+        let text = String(decoding: try repository.blob(blob), as: UTF8.self)
+        let name = DefinitionFiles.defaultName(path: path, repositoryName: repositoryName)
+        let result: Result<PipelineDeclaration, DefinitionError>
+        do throws(DefinitionError) {
+            result = .success(try DefinitionParser.parse(text, file: path, defaultName: name))
+        } catch {
+            result = .failure(error)
+        }
+        return LoadedDefinition(path: path, blob: blob, result: result, repositoryName: repositoryName)
+    }
+}

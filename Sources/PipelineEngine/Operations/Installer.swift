@@ -1,0 +1,148 @@
+import Foundation
+import Git
+
+/// install, uninstall and doctor (SPEC §2).
+public struct Installer {
+    public static let shimMarker = "git-pipeline post-receive shim"
+    public static let chainedSuffix = ".pre-pipeline"
+
+    public let gitDirectory: String
+    public let executable: String
+
+    public init(gitDirectory: String, executable: String) {
+        self.gitDirectory = gitDirectory
+        self.executable = executable
+    }
+
+    /// The hooks folder git uses for this repository: core.hooksPath (relative to the repository
+    /// for a bare one, as git runs hooks there) or `hooks/`.
+    public static func hooksDirectory(_ repository: Repository) throws -> String {
+        guard let configured = try repository.configString("core.hooksPath"), !configured.isEmpty else {
+            return repository.gitDirectory + "/hooks"
+        }
+        var path = configured
+        if path.hasPrefix("~/") { path = NSHomeDirectory() + path.dropFirst(1) }
+        return path.hasPrefix("/") ? path : repository.gitDirectory + "/" + path
+    }
+
+    static var shimTemplate: String { String(decoding: PackageResources.post_receive, as: UTF8.self) }
+
+    static func isOurs(_ path: String) -> Bool {
+        (try? String(contentsOfFile: path, encoding: .utf8))?.contains(shimMarker) ?? false
+    }
+
+    /// Installs (idempotent): the shim, the state folder and store, config defaults. Returns what it did.
+    public func install() throws -> [String] {
+        let repository = try Repository(path: gitDirectory)
+        var done: [String] = []
+        if !repository.isBare { done.append("note: \(repository.gitDirectory) is not bare; pipelines run on pushes to it all the same") }
+        let hooks = try Self.hooksDirectory(repository)
+        try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
+        let hook = hooks + "/post-receive"
+        let chained = hook + Self.chainedSuffix
+        if FileManager.default.fileExists(atPath: hook) && !Self.isOurs(hook) {
+            guard !FileManager.default.fileExists(atPath: chained) else {
+                throw OperationError(message: "\(hook) exists and so does \(chained); move one of them away and install again")
+            }
+            guard rename(hook, chained) == 0 else { throw OperationError(message: "cannot move \(hook) to \(chained): \(String(cString: strerror(errno)))") }
+            done.append("kept the existing post-receive hook as \(chained); it still runs after git-pipeline's")
+        }
+        let hasChained = FileManager.default.isExecutableFile(atPath: chained)
+        let hookBinary = (executable as NSString).deletingLastPathComponent + "/git-pipeline-hook"
+        guard FileManager.default.isExecutableFile(atPath: hookBinary) else {
+            throw OperationError(message: "\(hookBinary) is missing: install git-pipeline-hook beside git-pipeline (make release builds both)")
+        }
+        let shim = Self.shimTemplate
+            .replacingOccurrences(of: "@GIT_PIPELINE_HOOK@", with: hookBinary.replacingOccurrences(of: "'", with: "'\\''"))
+            .replacingOccurrences(of: "@CHAINED@", with: hasChained ? chained.replacingOccurrences(of: "'", with: "'\\''") : "")
+        try writeAtomically(hook, shim)
+        chmod(hook, 0o755)
+        done.append("wrote \(hook) (runs \(hookBinary))")
+
+        let layout = StateLayout(gitDirectory: repository.gitDirectory)
+        try layout.create()
+        _ = try Store(path: layout.database)
+        done.append("state in \(layout.root) (mode 0700, SQLite in WAL mode)")
+        let settings = try PipelineSettings(repository: repository)
+        if try repository.configString("pipeline.notesRef") == nil { try repository.setConfig("pipeline.notesRef", settings.notesRef) }
+        if try repository.configString("notes.displayRef") == nil { try repository.setConfig("notes.displayRef", settings.notesRef) }
+        done.append("notes in \(settings.notesRef); read them with git log --notes=\(settings.notesName)")
+        return done
+    }
+
+    /// Removes the shim (restoring a chained hook) and the config; the state only with `purge`.
+    public func uninstall(purge: Bool) throws -> [String] {
+        let repository = try Repository(path: gitDirectory)
+        var done: [String] = []
+        let hook = try Self.hooksDirectory(repository) + "/post-receive"
+        if Self.isOurs(hook) {
+            unlink(hook)
+            done.append("removed \(hook)")
+            if FileManager.default.fileExists(atPath: hook + Self.chainedSuffix) {
+                rename(hook + Self.chainedSuffix, hook)
+                done.append("restored the earlier post-receive hook")
+            }
+        }
+        for name in ["pipeline.notesRef", "pipeline.runnerIdleSeconds", "pipeline.killGraceSeconds"] { try repository.unsetConfig(name) }
+        let layout = StateLayout(gitDirectory: repository.gitDirectory)
+        if purge {
+            try? FileManager.default.removeItem(atPath: layout.root)
+            done.append("removed \(layout.root)")
+        } else if FileManager.default.fileExists(atPath: layout.root) {
+            done.append("kept the history in \(layout.root) (use --purge to remove it)")
+        }
+        return done
+    }
+
+    /// Checks an installation; each finding says what is wrong and how to fix it.
+    public func doctor() -> (ok: [String], problems: [String]) {
+        var ok: [String] = [], problems: [String] = []
+        let repository: Repository
+        do { repository = try Repository(path: gitDirectory) } catch {
+            return ([], ["\(gitDirectory) is not a git repository (\(error)); give the path of a bare repository"])
+        }
+        let hook = ((try? Self.hooksDirectory(repository)) ?? repository.gitDirectory + "/hooks") + "/post-receive"
+        if !FileManager.default.fileExists(atPath: hook) {
+            problems.append("no post-receive hook at \(hook) — run `git pipeline install \(repository.gitDirectory)`")
+        } else if !Self.isOurs(hook) {
+            problems.append("\(hook) is not git-pipeline's — run `git pipeline install` (it keeps the existing hook and chains it)")
+        } else {
+            if !FileManager.default.isExecutableFile(atPath: hook) { problems.append("\(hook) is not executable — chmod +x it") }
+            let text = (try? String(contentsOfFile: hook, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("GIT_PIPELINE_HOOK=") }) {
+                let path = line.dropFirst("GIT_PIPELINE_HOOK='".count).dropLast()
+                let full = (String(path) as NSString).deletingLastPathComponent + "/git-pipeline"
+                if FileManager.default.isExecutableFile(atPath: String(path)) && FileManager.default.isExecutableFile(atPath: full) {
+                    ok.append("hook \(hook) runs \(path)")
+                } else {
+                    problems.append("the hook runs \(path), which (or git-pipeline beside it) is missing — run `git pipeline install` again from the new binary")
+                }
+            }
+        }
+        let layout = StateLayout(gitDirectory: repository.gitDirectory)
+        var info = stat()
+        if stat(layout.root, &info) != 0 {
+            problems.append("no state folder \(layout.root) — run `git pipeline install`")
+            return (ok, problems)
+        }
+        if info.st_mode & 0o077 != 0 { problems.append("\(layout.root) is readable by others — chmod 700 it") } else { ok.append("state folder \(layout.root) is private (0700)") }
+        do {
+            let store = try Store(path: layout.database)
+            let check = try store.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
+            let mode = try store.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+            if check == "ok" { ok.append("store \(layout.database): integrity ok, journal \(mode ?? "?")") } else {
+                problems.append("store integrity check failed: \(check ?? "?") — restore \(layout.database) from a backup")
+            }
+            let stuck = try store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM executions WHERE status = 'InProgress' AND claimedBy IS NOT NULL") } ?? 0
+            let waiting = try store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM executions WHERE status = 'InProgress' AND claimedBy IS NULL") } ?? 0
+            let running = Runner.isRunning(layout)
+            ok.append("runner: \(running ? "running" : "not running") — \(stuck) executions in progress, \(waiting) waiting")
+            if !running && (stuck > 0 || waiting > 0) {
+                problems.append("executions are waiting but no runner is running — run `git pipeline runner` (it recovers them)")
+            }
+        } catch {
+            problems.append("cannot open the store \(layout.database): \(error)")
+        }
+        return (ok, problems)
+    }
+}

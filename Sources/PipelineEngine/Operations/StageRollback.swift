@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+import PipelineModel
+
+/// CodePipeline's stage rollback (RollbackStage): a new execution of type ROLLBACK that runs only
+/// one stage, with the artifacts and variables of an earlier execution that succeeded there.
+public enum StageRollback {
+    /// `git pipeline rollback PIPELINE --stage S [--to EXEC]`.
+    public static func rollback(layout: StateLayout, pipeline: String, stage: String, to target: String?, startedBy: String,
+                                now: Double = Date().timeIntervalSince1970) throws -> ExecutionRecord {
+        let store = try Store(path: layout.database)
+        return try create(store: store, pipeline: pipeline, stage: stage, target: target, trigger: "Rollback",
+                          detail: ["startedBy": startedBy], now: now)
+    }
+
+    /// Records the ROLLBACK execution (the runner picks it up). Without `target`, the newest
+    /// STANDARD execution that succeeded in `stage`, other than the one that entered it last.
+    static func create(store: Store, pipeline: String, stage: String, target name: String?, trigger: String,
+                       detail: [String: String], now: Double) throws -> ExecutionRecord {
+        let target: ExecutionRecord
+        if let name {
+            target = try store.findExecution(name)
+            guard target.pipeline == pipeline else {
+                throw OperationError(message: "\(target.label) is not an execution of \(pipeline)", isUsage: true)
+            }
+            let status = try store.read { try StageStatus.fetchOne($0, sql: "SELECT status FROM stages WHERE executionId = ? AND name = ?", arguments: [target.id, stage]) }
+            guard status == .succeeded else {
+                throw OperationError(message: "stage \(stage) of \(target.label) is \(status?.rawValue ?? "not run"); a rollback goes to an execution that succeeded there")
+            }
+        } else {
+            let found = try store.read { db -> ExecutionRecord? in
+                let last = try String.fetchOne(db, sql: """
+                    SELECT s.executionId FROM stages s JOIN executions e ON e.id = s.executionId
+                    WHERE e.pipeline = ? AND s.name = ? ORDER BY s.startedAt DESC LIMIT 1
+                    """, arguments: [pipeline, stage])
+                return try ExecutionRecord.fetchOne(db, sql: """
+                    SELECT e.* FROM stages s JOIN executions e ON e.id = s.executionId
+                    WHERE e.pipeline = ? AND s.name = ? AND s.status = 'Succeeded' AND e.rollbackTarget IS NULL AND e.id IS NOT ?
+                    ORDER BY s.startedAt DESC LIMIT 1
+                    """, arguments: [pipeline, stage, last])
+            }
+            guard let found else {
+                throw OperationError(message: "no earlier execution of \(pipeline) succeeded in stage \(stage); nothing to roll back to")
+            }
+            target = found
+        }
+        if let name = target.rollbackTarget, let original = try store.execution(id: name) {
+            // Rolling back to a rollback means rolling back to what it redeployed.
+            return try create(store: store, pipeline: pipeline, stage: stage, target: original.id, trigger: trigger, detail: detail, now: now)
+        }
+        guard let json = target.definitionJSON, let declaration = try? JSONDecoder().decode(PipelineDeclaration.self, from: Data(json.utf8)),
+              let index = declaration.stages.firstIndex(where: { $0.name == stage }) else {
+            throw OperationError(message: "\(target.label) has no stage \(stage)", isUsage: true)
+        }
+        guard index > 0 else {
+            throw OperationError(message: "\(stage) is the source stage; CodePipeline rolls back later stages only", isUsage: true)
+        }
+        var fields = detail
+        fields["targetPipelineExecutionId"] = target.id
+        fields["stage"] = stage
+        return try store.write { db in
+            var execution = target
+            execution.id = UUID().uuidString.lowercased()
+            execution.number = try Store.nextNumber(db, pipeline: pipeline)
+            execution.status = .inProgress
+            execution.statusSummary = "rollback of stage \(stage) to \(target.label)"
+            execution.oldRevision = nil
+            execution.triggerType = trigger
+            execution.triggerDetail = jsonText(fields, pretty: false)
+            execution.createdAt = now
+            execution.startedAt = nil
+            execution.endedAt = nil
+            execution.claimedBy = nil
+            execution.waitingStage = nil
+            execution.stopMode = nil
+            execution.retryStage = stage
+            execution.retryMode = "ALL_ACTIONS"
+            execution.notedRevision = nil
+            execution.rollbackTarget = target.id
+            try execution.insert(db)
+            try db.execute(sql: "INSERT INTO artifacts (executionId, name, digest, size) SELECT ?, name, digest, size FROM artifacts WHERE executionId = ?",
+                           arguments: [execution.id, target.id])
+            try Events.record(db, Events.pipelineChange, execution: execution, status: ExecutionStatus.inProgress, time: now)
+            return execution
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starting processes with posix_spawn: actions (each in a process group of its own) and the
+/// detached runner (a session of its own).
+enum Spawn {
+    public struct Failure: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+
+    private static let lock = Mutex(())
+
+    /// Marks every descriptor above stderr close-on-exec, so a child holds nothing of ours: a pipe
+    /// git gave the hook, kept open by the runner, would make `git push` wait for the runner.
+    private static func closeInheritedDescriptors() {
+        guard let folder = opendir("/proc/self/fd") else { return }
+        defer { closedir(folder) }
+        let own = dirfd(folder)
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            guard let fd = Int32(name), fd > 2, fd != own else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
+    }
+
+    /// A pipe with both ends close-on-exec, made under the spawn lock so that no child started
+    /// meanwhile inherits it (a child holding the write end would keep the reader from its EOF).
+    public static func closeOnExecPipe() throws -> (read: Int32, write: Int32) {
+        try lock.withLock { _ in
+            var fds: [Int32] = [0, 0]
+            guard pipe(&fds) == 0 else { throw Failure(message: "cannot create a pipe: \(String(cString: strerror(errno)))") }
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            return (fds[0], fds[1])
+        }
+    }
+
+    /// Spawns `executable` with stdin from /dev/null and stdout+stderr appended to `logPath`, in a
+    /// process group of its own (or a session of its own with `newSession`). Returns the pid, which
+    /// is also the group's id.
+    public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String],
+                             logPath: String?, newSession: Bool, outputDescriptor: Int32? = nil) throws -> pid_t {
+        try lock.withLock { _ in
+            closeInheritedDescriptors()
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            if let outputDescriptor {
+                posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 1)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, 1, logPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            }
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+            flags |= newSession ? Int16(0x80) /* POSIX_SPAWN_SETSID */ : Int16(POSIX_SPAWN_SETPGROUP)
+            posix_spawnattr_setflags(&attributes, flags)
+            posix_spawnattr_setpgroup(&attributes, 0)
+            var noSignals = sigset_t()
+            sigemptyset(&noSignals)
+            posix_spawnattr_setsigmask(&attributes, &noSignals)
+            var defaults = sigset_t()
+            sigemptyset(&defaults)
+            for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
+            posix_spawnattr_setsigdefault(&attributes, &defaults)
+
+            let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+            let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer {
+                argv.forEach { free($0) }
+                envp.forEach { free($0) }
+            }
+            var pid: pid_t = 0
+            let code = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+            guard code == 0 else { throw Failure(message: "cannot start \(executable): \(String(cString: strerror(code)))") }
+            return pid
+        }
+    }
+
+    /// The process environment without the variables git sets for hooks, which would point an
+    /// action's own git commands at the server's repository.
+    public static func cleanEnvironment() -> [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Git
+import PipelineModel
+import Synchronization
+
+/// Writes an execution's state into the notes of its source commit: the record line into the
+/// records ref, then the human-readable note, drawn from all records of that commit.
+public final class NotesWriter: Sendable {
+    let layout: StateLayout
+    let settings: PipelineSettings
+    let store: Store
+    let clock: any WallClock
+    /// Serialises this process's writers; other processes are handled by compare-and-swap.
+    private let lock = Mutex(())
+
+    public init(layout: StateLayout, settings: PipelineSettings, store: Store, clock: any WallClock = SystemClock()) {
+        self.layout = layout
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+    }
+
+    public var notesName: String { settings.notesName }
+
+    /// The record of an execution as it stands in the store.
+    public func record(executionId: String) throws -> NoteRecord? {
+        guard let execution = try store.execution(id: executionId) else { return nil }
+        let now = clock.now()
+        let stages = try store.stages(of: executionId)
+        let actions = try store.actions(of: executionId)
+        let revision = try store.read { try Int64.fetchOne($0, sql: "SELECT COALESCE(MAX(id), 0) FROM events WHERE executionId = ?", arguments: [executionId]) } ?? 0
+        var stageNames: [String] = stages.map(\.name)
+        var declared: [String: [String]] = [:]
+        if let json = execution.definitionJSON, let declaration = try? JSONDecoder().decode(PipelineDeclaration.self, from: Data(json.utf8)) {
+            stageNames = declaration.stages.map(\.name)
+            for stage in declaration.stages { declared[stage.name] = stage.actions.map(\.name) }
+        }
+        let noteStages = stageNames.map { name -> NoteRecord.Stage in
+            let stage = stages.first { $0.name == name }
+            var names = declared[name] ?? []
+            for action in actions where action.stageName == name && !names.contains(action.actionName) { names.append(action.actionName) }
+            let noteActions = names.map { actionName -> NoteRecord.Action in
+                // The latest attempt of each action speaks for it.
+                let latest = actions.last { $0.stageName == name && $0.actionName == actionName }
+                return NoteRecord.Action(name: actionName, status: latest?.status.rawValue, attempt: latest?.attempt,
+                                         durationSeconds: latest?.duration(now: now).map { ($0 * 10).rounded() / 10 },
+                                         summary: latest?.summary, errorMessage: latest?.errorMessage, failedCommand: latest?.failedCommand)
+            }
+            return NoteRecord.Stage(name: name, status: stage?.status.rawValue, actions: noteActions)
+        }
+        let start = execution.startedAt ?? execution.createdAt
+        let end = execution.endedAt
+        return NoteRecord(
+            schema: NoteRecord.schemaVersion, revision: revision, pipeline: execution.pipeline, pipelineExecutionId: execution.id,
+            number: execution.number, status: execution.status.rawValue, statusSummary: execution.statusSummary,
+            executionMode: execution.executionMode, ref: execution.ref, commit: execution.sourceRevision,
+            triggerType: execution.triggerType, startTime: isoTime(start), endTime: end.map(isoTime),
+            lastUpdateTime: isoTime(end ?? clock.now()),
+            durationSeconds: ((end ?? clock.now()) - start).rounded(),
+            definitionPath: execution.definitionPath, definitionError: execution.definitionError,
+            sourceArtifact: execution.sourceArtifactDigest, stages: noteStages)
+    }
+
+    /// Brings both notes of the execution's commit up to date with the store.
+    public func update(executionId: String) throws {
+        guard let record = try record(executionId: executionId), let commit = ObjectID(hex: record.commit) else { return }
+        try lock.withLock { _ in try write(record, commit: commit) }
+    }
+
+    private func write(_ record: NoteRecord, commit: ObjectID) throws {
+        let repository = try Repository(path: layout.gitDirectory)
+        let author = Signature(name: "git-pipeline", email: "git-pipeline@localhost", time: Int64(clock.now()))
+        let existing = try repository.note(settings.recordsRef, on: commit) ?? ""
+        var lines = existing.split(separator: "\n").map(String.init).filter { line in
+            // Replace this execution's older lines; keep everything else (other executions, other mirrors).
+            !(line.contains("\"pipelineExecutionId\":\"\(record.pipelineExecutionId)\"")
+              && (NoteRecord.parse(line).first?.revision ?? 0) <= record.revision)
+        }
+        lines.append(record.jsonLine())
+        lines.sort()
+        let recordsText = lines.joined(separator: "\n") + "\n"
+        let message = "\(record.label) \(record.status)"
+        try repository.updateNotes(settings.recordsRef, [(commit, recordsText)], message: message, author: author)
+        let human = NoteRenderer.render(NoteRecord.parse(recordsText), notesName: notesName)
+        try repository.updateNotes(settings.notesRef, [(commit, human)], message: message, author: author)
+        try store.write { db in
+            try db.execute(sql: "UPDATE executions SET notedRevision = MAX(COALESCE(notedRevision, 0), ?) WHERE id = ?",
+                           arguments: [record.revision, record.pipelineExecutionId])
+        }
+    }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import Git
+import GRDB
+import PipelineModel
+
+/// The read side (SPEC §7): history, show, status and logs, as text and as CodePipeline's API shapes.
+public struct Reports {
+    let layout: StateLayout
+    let store: Store
+
+    public init(layout: StateLayout, store: Store) {
+        self.layout = layout
+        self.store = store
+    }
+
+    /// A view as the `--json` output prints it.
+    public static func json(_ view: some Encodable) -> String { jsonText(view, pretty: true) }
+
+    private func commitSummary(_ revision: String) -> String? {
+        guard let repository = try? Repository(path: layout.gitDirectory), let id = ObjectID(hex: revision) else { return nil }
+        return try? repository.commit(id).summary
+    }
+
+    private func trigger(_ e: ExecutionRecord) -> ExecutionTrigger { ExecutionTrigger(triggerType: e.triggerType, triggerDetail: e.triggerDetail) }
+
+    // MARK: history
+
+    /// ListPipelineExecutions' shape, plus `pipelineName` and `pipelineExecutionNumber` on each summary.
+    public func historyJSON(pipeline: String?, limit: Int) throws -> ListPipelineExecutionsOutput {
+        let summaries = try store.executions(pipeline: pipeline, limit: limit).map { e in
+            PipelineExecutionSummary(
+                pipelineName: e.pipeline, pipelineExecutionNumber: e.number, pipelineExecutionId: e.id, status: e.status.rawValue,
+                statusSummary: e.statusSummary, startTime: isoTime(e.startedAt ?? e.createdAt),
+                lastUpdateTime: isoTime(e.endedAt ?? e.startedAt ?? e.createdAt),
+                sourceRevisions: [SourceRevision(actionName: "Source", revisionId: e.sourceRevision, revisionSummary: commitSummary(e.sourceRevision) ?? "")],
+                trigger: trigger(e), executionMode: e.executionMode, executionType: e.executionType,
+                rollbackMetadata: e.rollbackTarget.map { SummaryRollbackMetadata(rollbackTargetPipelineExecution: $0) })
+        }
+        return ListPipelineExecutionsOutput(pipelineExecutionSummaries: summaries)
+    }
+
+    public func historyText(pipeline: String?, limit: Int) throws -> String {
+        let rows = try store.executions(pipeline: pipeline, limit: limit)
+        if rows.isEmpty { return "no executions yet: push a commit with a .pipeline.yml\n" }
+        return rows.map { e in
+            let duration = e.startedAt.map { NoteRenderer.duration((e.endedAt ?? Date().timeIntervalSince1970) - $0, precise: false) } ?? "-"
+            return "\(e.label.padding(toLength: 14, withPad: " ", startingAt: 0)) \(e.status.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) " +
+                "\(e.refShortName)@\(e.sourceRevision.prefix(7))  \(duration)  \(isoTime(e.createdAt))  \(e.id)"
+        }.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: show
+
+    /// GetPipelineExecution's shape, plus the execution's `stageStates` (each with `actionStates`).
+    public func showJSON(_ e: ExecutionRecord) throws -> GetPipelineExecutionOutput {
+        let stages = try store.stages(of: e.id)
+        let actions = try store.actions(of: e.id)
+        let artifacts = try store.artifacts(of: e.id)
+        let execution = PipelineExecution(
+            pipelineName: e.pipeline, pipelineVersion: 1, pipelineExecutionId: e.id, pipelineExecutionNumber: e.number, status: e.status.rawValue,
+            statusSummary: e.statusSummary, executionMode: e.executionMode, executionType: e.executionType, trigger: trigger(e),
+            startTime: isoTime(e.startedAt ?? e.createdAt), lastUpdateTime: isoTime(e.endedAt ?? e.startedAt ?? e.createdAt),
+            artifactRevisions: [ArtifactRevision(name: "SourceArtifact", revisionId: e.sourceRevision, revisionSummary: commitSummary(e.sourceRevision) ?? "")],
+            rollbackMetadata: e.rollbackTarget.map { ExecutionRollbackMetadata(targetPipelineExecutionId: $0) },
+            ref: e.ref, definitionPath: e.definitionPath, definitionErrors: e.definitionError.map { $0.split(separator: "\n").map(String.init) },
+            artifacts: artifacts.map { StoredArtifact(name: $0.name, digest: "sha256:" + $0.digest, size: $0.size) })
+        let stageStates = stages.map { stage in
+            StageState(stageName: stage.name, latestExecution: StageExecution(pipelineExecutionId: e.id, status: stage.status.rawValue),
+                       actionStates: actions.filter { $0.stageName == stage.name }.map(actionState))
+        }
+        return GetPipelineExecutionOutput(pipelineExecution: execution, stageStates: stageStates)
+    }
+
+    func actionState(_ a: ActionRecord) -> ActionState {
+        let latest = ActionExecution(
+            actionExecutionId: "\(a.executionId):\(a.id ?? 0)", status: a.status.rawValue, attempt: a.attempt,
+            lastStatusChange: isoTime(a.endedAt ?? a.startedAt ?? 0), summary: a.summary,
+            errorDetails: a.status == .failed
+                ? ErrorDetails(code: "JobFailed", message: (a.failedCommand.map { "command `\($0)` failed: " } ?? "") + (a.errorMessage ?? "")) : nil,
+            logPath: a.logPath,
+            testReport: a.testReport.flatMap { try? JSONDecoder().decode(TestReport.self, from: Data($0.utf8)) },
+            outputVariables: a.outputVariables.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) })
+        return ActionState(actionName: a.actionName, latestExecution: latest)
+    }
+
+    public func showText(_ e: ExecutionRecord, notesName: String) throws -> String {
+        let record = try NotesWriter(layout: layout, settings: PipelineSettings(), store: store).record(executionId: e.id)
+        var text = record.map { NoteRenderer.block($0, notesName: notesName) } ?? ""
+        text += "  execution \(e.id), trigger \(e.triggerType) \(e.triggerDetail)\n"
+        for action in try store.actions(of: e.id) {
+            text += "  \(action.stageName)/\(action.actionName) attempt \(action.attempt): \(action.status)"
+            if let log = action.logPath { text += "  log \(log)" }
+            text += "\n"
+            if let json = action.testReport, let report = try? JSONDecoder().decode(TestReport.self, from: Data(json.utf8)) {
+                text += "    \(report.summary)\n"
+                for failure in report.failures { text += "    failed: \(failure.name)" + (failure.message.map { " — \($0)" } ?? "") + "\n" }
+            }
+        }
+        return text
+    }
+
+    // MARK: status
+
+    /// The stages of a pipeline, from the declaration of its latest execution that had one.
+    public func stageNames(pipeline: String) throws -> [String] {
+        let executions = try store.executions(pipeline: pipeline, limit: 200)
+        guard !executions.isEmpty else { throw StoreError.notFound("no pipeline \(pipeline) (no executions yet)") }
+        return Self.latestDeclaration(executions)?.stages.map(\.name) ?? []
+    }
+
+    /// The declaration of the newest of `executions` (newest first) that had a valid one.
+    static func latestDeclaration(_ executions: [ExecutionRecord]) -> PipelineDeclaration? {
+        executions.lazy.compactMap { $0.definitionJSON }.first.flatMap {
+            try? JSONDecoder().decode(PipelineDeclaration.self, from: Data($0.utf8))
+        }
+    }
+
+    /// GetPipelineState's shape for one pipeline, from its declaration in the latest execution.
+    public func statusJSON(pipeline: String) throws -> GetPipelineStateOutput {
+        let executions = try store.executions(pipeline: pipeline, limit: 200)
+        guard let latest = executions.first else { throw StoreError.notFound("no pipeline \(pipeline) (no executions yet)") }
+        let declaration = Self.latestDeclaration(executions)
+        let stageNames = try declaration?.stages.map(\.name) ?? (store.stages(of: latest.id).map(\.name))
+        let inProgress = executions.filter { $0.status == .inProgress }
+        var stageStates: [StageState] = []
+        for (index, name) in stageNames.enumerated() {
+            let last = try store.read { db in
+                try Row.fetchOne(db, sql: """
+                    SELECT s.executionId, s.status FROM stages s JOIN executions e ON e.id = s.executionId
+                    WHERE e.pipeline = ? AND s.name = ? ORDER BY s.startedAt DESC LIMIT 1
+                    """, arguments: [pipeline, name])
+            }
+            // Inbound: waiting at this stage's entrance (or, for the first, not picked up by a runner yet).
+            let inbound = inProgress.filter { $0.waitingStage == name || (index == 0 && $0.claimedBy == nil) }.sorted { $0.number < $1.number }
+            var state = StageState(
+                stageName: name, inboundTransitionState: try store.read { try Transitions.state($0, pipeline: pipeline, stage: name) },
+                inboundExecutions: inbound.map { InboundExecution(pipelineExecutionId: $0.id, status: $0.status.rawValue, pipelineExecutionNumber: $0.number) },
+                latestExecution: nil, actionStates: [])
+            if let last {
+                let executionId: String = last["executionId"]
+                state.latestExecution = StageExecution(pipelineExecutionId: executionId, status: last["status"])
+                let actions = try store.actions(of: executionId).filter { $0.stageName == name }
+                var latestByAction: [String: ActionRecord] = [:]
+                for a in actions { latestByAction[a.actionName] = a }
+                state.actionStates = latestByAction.values.sorted { $0.runOrder < $1.runOrder || ($0.runOrder == $1.runOrder && $0.actionName < $1.actionName) }.map(actionState)
+            } else {
+                state.actionStates = (declaration?.stages[index].actions ?? []).map { ActionState(actionName: $0.name, latestExecution: nil) }
+            }
+            stageStates.append(state)
+        }
+        let deployments = try DeployLedger(store: store).targets(pipeline: pipeline).map { target, live, before in
+            DeploymentState(target: target, deploymentId: live.id, revision: live.revision, pipelineExecutionId: live.executionId,
+                            execution: live.executionLabel, kind: live.kind, status: live.status, liveSince: isoTime(live.liveSince ?? live.startedAt),
+                            previous: before.map { PreviousDeployment(deploymentId: $0.id, revision: $0.revision, execution: $0.executionLabel) })
+        }
+        return GetPipelineStateOutput(pipelineName: pipeline, pipelineVersion: 1, stageStates: stageStates,
+                                      created: isoTime(executions.last?.createdAt ?? latest.createdAt),
+                                      updated: isoTime(latest.endedAt ?? latest.createdAt), deployments: deployments)
+    }
+
+    /// The pipeline drawn as boxes, one per stage, top to bottom.
+    public func statusText(pipeline: String) throws -> String {
+        let state = try statusJSON(pipeline: pipeline)
+        let latest = try store.executions(pipeline: pipeline, limit: 1).first!
+        var out = "\(pipeline)  latest \(latest.label) \(latest.status) on \(latest.refShortName)@\(latest.sourceRevision.prefix(7))\n"
+        let width = 58
+        for (index, stage) in state.stageStates.enumerated() {
+            if let inbound = stage.inboundExecutions, !inbound.isEmpty {
+                out += "   waiting: " + inbound.map { "#\($0.pipelineExecutionNumber)" }.joined(separator: ", ") + "\n"
+            }
+            if let transition = stage.inboundTransitionState, !transition.enabled {
+                out += "   ✕ transition disabled" + (transition.disabledReason.map { ": \($0)" } ?? "") + "\n"
+            } else if index > 0 {
+                out += "   │\n   ▼\n"
+            }
+            let number = stage.latestExecution.flatMap { try? store.execution(id: $0.pipelineExecutionId) }.map { " #\($0.number)" } ?? ""
+            let status = stage.latestExecution.map { $0.status + number } ?? "not run yet"
+            let title = " \(stage.stageName) "
+            out += "┌─" + title + String(repeating: "─", count: max(1, width - title.count - status.count - 6)) + " " + status + " ─┐\n"
+            for action in stage.actionStates {
+                var line = "  " + action.actionName.padding(toLength: 18, withPad: " ", startingAt: 0) + (action.latestExecution?.status ?? "—")
+                if let error = action.latestExecution?.errorDetails?.message { line += "  " + error }
+                if line.count > width - 2 { line = String(line.prefix(width - 3)) + "…" }
+                out += "│" + line.padding(toLength: width - 2, withPad: " ", startingAt: 0) + "│\n"
+            }
+            out += "└" + String(repeating: "─", count: width - 2) + "┘\n"
+        }
+        for (target, live, before) in try DeployLedger(store: store).targets(pipeline: pipeline) {
+            out += "deployed to \(target): " + DeployLedger.describe(live, before: before) + "\n"
+        }
+        return out
+    }
+
+    // MARK: events
+
+    /// Events after `afterId`, oldest first.
+    public func events(after afterId: Int64, limit: Int = 1000) throws -> [EventRecord] {
+        try store.read { db in
+            try EventRecord.filter(Column("id") > afterId).order(Column("id")).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// An event in EventBridge's envelope (`detail-type`, `source`, `time`, `detail`), one JSON line.
+    public static func eventJSON(_ event: EventRecord) -> String {
+        let detail = (try? JSONDecoder().decode(JSONValue.self, from: Data(event.detail.utf8))) ?? .object([:])
+        return jsonText(EventEnvelope(version: "0", id: "\(event.id ?? 0)", detailType: event.detailType, source: "aws.codepipeline",
+                                      account: "local", region: "local", time: isoTime(event.time), resources: [], detail: detail), pretty: false)
+    }
+
+    /// `time  pipeline #n  [stage [action]]  STATE` for people.
+    public func eventText(_ event: EventRecord) -> String {
+        let detail = (try? JSONDecoder().decode(JSONValue.self, from: Data(event.detail.utf8))) ?? .null
+        let number = (try? store.execution(id: event.executionId))?.map { " #\($0.number)" } ?? ""
+        var text = "\(isoTime(event.time))  \(detail["pipeline"]?.string ?? "?")\(number)"
+        if let stage = detail["stage"]?.string { text += "  \(stage)" }
+        if let action = detail["action"]?.string { text += "/\(action)" }
+        return text + "  \(detail["state"]?.string ?? "?")"
+    }
+
+    // MARK: logs
+
+    /// The logs of an execution's actions (one action's with `action`), in the order they ran.
+    public func logs(_ e: ExecutionRecord, action: String?) throws -> String {
+        let actions = try store.actions(of: e.id).filter { action == nil || $0.actionName == action }
+        if actions.isEmpty {
+            if let action { throw StoreError.notFound("\(e.label) has no action \(action) (actions: \(try store.actions(of: e.id).map(\.actionName).joined(separator: ", ")))") }
+            return e.definitionError.map { "no action ran: \($0)\n" } ?? "no action has run yet\n"
+        }
+        var out = ""
+        for a in actions {
+            if action == nil || actions.count > 1 { out += "==> \(a.stageName)/\(a.actionName) attempt \(a.attempt): \(a.status) <==\n" }
+            // Lossy: a build may print bytes that are not UTF-8; the rest of its log still shows.
+            out += a.logPath.flatMap { FileManager.default.contents(atPath: $0) }.map { String(decoding: $0, as: UTF8.self) } ?? "(no log)\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,270 @@
+import Foundation
+import GRDB
+
+/// The state database (`state.sqlite`, WAL): executions, stages, actions, artifacts, events.
+/// Several processes use it at once (hook, runner, commands); SQLite's locking keeps them apart.
+/// All SQL of git-pipeline goes through here; the migrations below are the one schema.
+public final class Store: Sendable {
+    let queue: DatabaseQueue
+    public let path: String
+    /// Posted after every write that changed a row, so waiters in any process wake (no polling).
+    public let changes: ChangeSignal
+
+    public init(path: String) throws {
+        self.path = path
+        changes = ChangeSignal(databasePath: path)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.journalMode = .wal
+        configuration.prepareDatabase { db in
+            // WAL with synchronous=NORMAL: a commit survives any process crash; only power loss can drop
+            // the last transactions, as git's own loose refs and objects can without core.fsync.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+        try Self.migrator.migrate(queue)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE counters (
+                    pipeline TEXT PRIMARY KEY,          -- executions are numbered per pipeline
+                    lastNumber INTEGER NOT NULL);
+                CREATE TABLE executions (
+                    id TEXT PRIMARY KEY,                -- UUID, CodePipeline's pipelineExecutionId
+                    pipeline TEXT NOT NULL,
+                    number INTEGER NOT NULL,            -- app #12
+                    status TEXT NOT NULL,               -- InProgress, Stopping, Stopped, Succeeded, Superseded, Failed, Cancelled
+                    statusSummary TEXT,
+                    executionMode TEXT NOT NULL,        -- SUPERSEDED, QUEUED, PARALLEL
+                    ref TEXT NOT NULL,                  -- refs/heads/main
+                    sourceRevision TEXT NOT NULL,       -- the commit the execution builds
+                    oldRevision TEXT,                   -- the ref's previous tip, for pushes
+                    triggerType TEXT NOT NULL,          -- WebhookV2 (a push), StartPipelineExecution, ...
+                    triggerDetail TEXT NOT NULL,        -- JSON: who pushed what
+                    definitionPath TEXT NOT NULL,       -- .pipeline.yml or .pipelines/NAME.yml
+                    definitionJSON TEXT,                -- the declaration used, from the source revision
+                    definitionError TEXT,               -- validation errors when it did not parse
+                    sourceArtifactDigest TEXT,
+                    createdAt REAL NOT NULL,
+                    startedAt REAL,
+                    endedAt REAL,
+                    claimedBy INTEGER,                  -- pid of the runner working on it; NULL: waiting
+                    UNIQUE (pipeline, number));
+                CREATE INDEX executions_by_status ON executions(status, createdAt);
+                CREATE INDEX executions_by_revision ON executions(sourceRevision);
+                CREATE TABLE stages (
+                    executionId TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+                    stageIndex INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    startedAt REAL,
+                    endedAt REAL,
+                    PRIMARY KEY (executionId, name));
+                CREATE TABLE actions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    executionId TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+                    stageName TEXT NOT NULL,
+                    actionName TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    runOrder INTEGER NOT NULL,
+                    attempt INTEGER NOT NULL,           -- 1, then 2... on retry
+                    status TEXT NOT NULL,               -- InProgress, Abandoned, Succeeded, Failed
+                    startedAt REAL,
+                    endedAt REAL,
+                    processGroup INTEGER,               -- so stop and recovery can signal it
+                    logPath TEXT,
+                    summary TEXT,
+                    errorMessage TEXT,
+                    failedCommand TEXT,
+                    outputVariables TEXT);
+                CREATE INDEX actions_by_execution ON actions(executionId);
+                CREATE TABLE artifacts (
+                    executionId TEXT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    digest TEXT NOT NULL,               -- sha256 of the zip in artifacts/sha256/
+                    size INTEGER NOT NULL,
+                    PRIMARY KEY (executionId, name));
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time REAL NOT NULL,
+                    detailType TEXT NOT NULL,           -- as EventBridge names CodePipeline's events
+                    executionId TEXT NOT NULL,
+                    detail TEXT NOT NULL);              -- EventBridge's detail object, JSON
+                """)
+        }
+        migrator.registerMigration("v2 definition cache") { db in
+            try db.execute(sql: """
+                CREATE TABLE definitions (
+                    blob TEXT NOT NULL,                 -- the definition file's blob id
+                    path TEXT NOT NULL,                 -- .pipeline.yml or .pipelines/NAME.yml
+                    pipeline TEXT NOT NULL,             -- declared name, or the default for the path
+                    executionMode TEXT NOT NULL,
+                    definitionJSON TEXT,                -- the parsed declaration; NULL when invalid
+                    definitionError TEXT,               -- all errors, one per line, when invalid
+                    filters TEXT NOT NULL,              -- push filters, one per line (PushFilter.encodeLines)
+                    PRIMARY KEY (blob, path));
+                """)
+        }
+        migrator.registerMigration("v3 stage entrances") { db in
+            // The stage an execution waits to enter (its lock held by another), NULL otherwise.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN waitingStage TEXT")
+        }
+        migrator.registerMigration("v4 execution variables") { db in
+            // Pipeline variables given at start (`start --variable K=V`), a JSON object.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN variables TEXT")
+        }
+        migrator.registerMigration("v5 stop") { db in
+            // How a Stopping execution stops: 'wait' lets running actions finish, 'abandon' kills them.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN stopMode TEXT")
+        }
+        migrator.registerMigration("v6 transitions") { db in
+            try db.execute(sql: """
+                CREATE TABLE transitions (
+                    pipeline TEXT NOT NULL,
+                    stage TEXT NOT NULL,                -- the stage whose entrance is disabled
+                    reason TEXT,
+                    changedBy TEXT NOT NULL,
+                    changedAt REAL NOT NULL,
+                    PRIMARY KEY (pipeline, stage));    -- a row means disabled
+                """)
+        }
+        migrator.registerMigration("v7 retry") { db in
+            // A retried execution starts again at this stage (RetryStageExecution), with
+            // FAILED_ACTIONS or ALL_ACTIONS; cleared when the retry starts running.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN retryStage TEXT")
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN retryMode TEXT")
+        }
+        migrator.registerMigration("v8 noted revision") { db in
+            // The last event the notes show: a runner killed between the store and the note leaves
+            // it behind the events, and the next runner writes the note again.
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN notedRevision INTEGER")
+        }
+        migrator.registerMigration("v9 approvals") { db in
+            try db.execute(sql: """
+                CREATE TABLE approvals (
+                    actionId INTEGER PRIMARY KEY REFERENCES actions(id) ON DELETE CASCADE,
+                    executionId TEXT NOT NULL,
+                    stageName TEXT NOT NULL,
+                    actionName TEXT NOT NULL,
+                    status TEXT NOT NULL,               -- Pending, Approved, Rejected
+                    summary TEXT,                       -- what the approver said
+                    decidedBy TEXT,
+                    decidedAt REAL);
+                """)
+        }
+        migrator.registerMigration("v10 test reports") { db in
+            try db.execute(sql: "ALTER TABLE actions ADD COLUMN testReport TEXT")
+        }
+        migrator.registerMigration("v11 deployments") { db in
+            // The deploy ledger: every Directory deployment, what it replaced, and when it went live.
+            try db.execute(sql: """
+                CREATE TABLE deployments (
+                    id TEXT PRIMARY KEY,                -- d-XXXXXXXXX, as CodeDeploy names deployments
+                    target TEXT NOT NULL,               -- the Target folder
+                    pipeline TEXT NOT NULL,
+                    executionId TEXT NOT NULL,
+                    executionLabel TEXT NOT NULL,       -- pipeline#N
+                    stageName TEXT NOT NULL,
+                    actionName TEXT NOT NULL,
+                    revision TEXT NOT NULL,             -- the commit the release was built from
+                    bundleDigest TEXT NOT NULL,         -- the deployed artifact (sha256), to redeploy it
+                    releasePath TEXT NOT NULL,
+                    kind TEXT NOT NULL,                 -- Deploy, AutomaticRollback, Rollback
+                    status TEXT NOT NULL,               -- InProgress, Succeeded, Failed
+                    previousId TEXT,                    -- what was live before it
+                    rolledBackFrom TEXT,                -- the failed deployment an automatic rollback undid
+                    failedEvent TEXT,
+                    message TEXT,
+                    startedAt REAL NOT NULL,
+                    liveSince REAL,                     -- when `current` switched to it
+                    endedAt REAL);
+                CREATE INDEX deployments_target ON deployments(target, startedAt);
+                """)
+        }
+        migrator.registerMigration("v12 rollback") { db in
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN rollbackTarget TEXT")
+        }
+        return migrator
+    }
+
+    public func read<T>(_ body: (Database) throws -> T) throws -> T { try queue.read(body) }
+
+    /// One write transaction; when it changed anything, watchers of the store are told.
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        var changed = false
+        let result = try queue.write { db in
+            let before = db.totalChangesCount
+            defer { changed = db.totalChangesCount != before }
+            return try body(db)
+        }
+        if changed { changes.post() }
+        return result
+    }
+
+    /// The next execution number of `pipeline`, inside the caller's transaction.
+    static func nextNumber(_ db: Database, pipeline: String) throws -> Int {
+        try Int.fetchOne(db, sql: """
+            INSERT INTO counters (pipeline, lastNumber) VALUES (?, 1)
+            ON CONFLICT(pipeline) DO UPDATE SET lastNumber = lastNumber + 1
+            RETURNING lastNumber
+            """, arguments: [pipeline])!
+    }
+
+    // MARK: Queries
+
+    public func execution(id: String) throws -> ExecutionRecord? {
+        try read { try ExecutionRecord.fetchOne($0, key: id) }
+    }
+
+    public func stages(of executionId: String) throws -> [StageRecord] {
+        try read { try StageRecord.filter(Column("executionId") == executionId).order(Column("stageIndex")).fetchAll($0) }
+    }
+
+    public func actions(of executionId: String) throws -> [ActionRecord] {
+        try read { try ActionRecord.filter(Column("executionId") == executionId).order(Column("id")).fetchAll($0) }
+    }
+
+    public func artifacts(of executionId: String) throws -> [ArtifactRecord] {
+        try read { try ArtifactRecord.filter(Column("executionId") == executionId).order(Column("name")).fetchAll($0) }
+    }
+
+    /// Executions, newest first, optionally of one pipeline.
+    public func executions(pipeline: String? = nil, limit: Int = 100) throws -> [ExecutionRecord] {
+        try read { db in
+            var request = ExecutionRecord.order(Column("createdAt").desc, Column("number").desc)
+            if let pipeline { request = request.filter(Column("pipeline") == pipeline) }
+            return try request.limit(limit).fetchAll(db)
+        }
+    }
+
+    /// The names of all pipelines that have executions.
+    public func pipelineNames() throws -> [String] {
+        try read { try String.fetchAll($0, sql: "SELECT pipeline FROM counters ORDER BY pipeline") }
+    }
+
+    /// Finds an execution by `PIPELINE#N`, its UUID, or a unique prefix of the UUID.
+    public func findExecution(_ name: String) throws -> ExecutionRecord {
+        if let hash = name.lastIndex(of: "#"), let number = Int(name[name.index(after: hash)...]) {
+            let pipeline = name[..<hash].trimmingCharacters(in: .whitespaces)
+            if let record = try read({ try ExecutionRecord.filter(Column("pipeline") == pipeline && Column("number") == number).fetchOne($0) }) {
+                return record
+            }
+            throw StoreError.notFound("no execution \(pipeline)#\(number)")
+        }
+        let matches = try read { try ExecutionRecord.filter(Column("id").like("\(name.lowercased())%")).limit(2).fetchAll($0) }
+        if matches.count == 1 { return matches[0] }
+        if matches.isEmpty { throw StoreError.notFound("no execution matches `\(name)` (use PIPELINE#N, a UUID, or a unique prefix of one)") }
+        throw StoreError.notFound("`\(name)` matches several executions; give more of the UUID")
+    }
+}
+
+public enum StoreError: Error, CustomStringConvertible {
+    case notFound(String)
+    public var description: String {
+        switch self { case .notFound(let message): message }
+    }
+}

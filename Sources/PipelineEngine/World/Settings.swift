@@ -1,0 +1,33 @@
+import Foundation
+import Git
+
+/// Settings from the repository's git config (section `pipeline.`), with their defaults.
+public struct PipelineSettings: Sendable {
+    public var notesRef = "refs/notes/ci"
+    /// Seconds a runner waits for new work before it exits.
+    public var runnerIdleSeconds: Double = 10
+    /// Seconds between SIGTERM and SIGKILL when an action's process group is stopped.
+    public var killGraceSeconds: Double = 10
+    /// `pipeline.notify`: a shell command that receives each approval request (CodePipeline's
+    /// approval notification JSON) on stdin, as an SNS topic would.
+    public var notifyCommand: String?
+
+    public init() {}
+
+    public init(repository: Repository) throws {
+        if let value = try repository.configString("pipeline.notesRef"), !value.isEmpty {
+            notesRef = value.hasPrefix("refs/") ? value : "refs/notes/" + value
+        }
+        if let value = try repository.configString("pipeline.runnerIdleSeconds"), let seconds = Double(value) { runnerIdleSeconds = seconds }
+        if let value = try repository.configString("pipeline.killGraceSeconds"), let seconds = Double(value) { killGraceSeconds = seconds }
+        if let value = try repository.configString("pipeline.notify"), !value.isEmpty { notifyCommand = value }
+    }
+
+    /// The notes ref as `git log --notes=NAME` names it: the one place this name is derived.
+    public var notesName: String {
+        notesRef.hasPrefix("refs/notes/") ? String(notesRef.dropFirst("refs/notes/".count)) : notesRef
+    }
+
+    /// The sibling ref with the machine-readable records (one JSON object per line).
+    public var recordsRef: String { notesRef + "-records" }
+}

@@ -1,0 +1,62 @@
+@testable import PipelineEngine
+import XCTest
+
+/// The one status machine: terminal statuses are sticky, a failed execution never turns green,
+/// only a retry leaves Failed, a Stopping execution ends Stopped.
+final class StatusMachineTests: XCTestCase {
+    func testExecutionTerminalStatusesAreSticky() {
+        for terminal in ExecutionStatus.allCases where terminal.isTerminal {
+            for requested in ExecutionStatus.allCases {
+                XCTAssertNil(StatusMachine.next(terminal, requested), "\(terminal) → \(requested) must be refused")
+            }
+        }
+        XCTAssertEqual(Set(ExecutionStatus.allCases.filter { !$0.isTerminal }), [.inProgress, .stopping])
+    }
+
+    func testAFailedExecutionNeverTurnsGreenButARetryRunsItAgain() {
+        XCTAssertNil(StatusMachine.next(.failed, .succeeded))
+        XCTAssertNil(StatusMachine.next(.failed, .inProgress))
+        XCTAssertEqual(StatusMachine.next(.failed, .inProgress, cause: .retry), .inProgress)
+        // A retry leaves Failed only: not a success, a stop or a supersede.
+        for status in ExecutionStatus.allCases where status != .failed {
+            XCTAssertNil(StatusMachine.next(status, .inProgress, cause: .retry), "retry from \(status)")
+        }
+        XCTAssertNil(StatusMachine.next(.failed, .succeeded, cause: .retry))
+    }
+
+    func testInProgressMovesAnywhereAndStoppingEndsStopped() {
+        for requested in ExecutionStatus.allCases {
+            XCTAssertEqual(StatusMachine.next(.inProgress, requested), requested)
+        }
+        XCTAssertEqual(StatusMachine.next(.stopping, .stopped), .stopped)
+        XCTAssertEqual(StatusMachine.next(.stopping, .failed), .failed)
+        // Stop-and-wait: whatever the last stage did, the execution was stopped.
+        XCTAssertEqual(StatusMachine.next(.stopping, .succeeded), .stopped)
+        XCTAssertEqual(StatusMachine.next(.stopping, .superseded), .stopped)
+        XCTAssertNil(StatusMachine.next(.stopping, .inProgress))
+    }
+
+    func testStagesAreEnteredOnceAndAgainOnlyByARetry() {
+        XCTAssertEqual(StatusMachine.next(nil as StageStatus?, .inProgress), .inProgress)
+        XCTAssertNil(StatusMachine.next(nil as StageStatus?, .succeeded), "a stage that never started cannot end")
+        XCTAssertEqual(StatusMachine.next(StageStatus.inProgress, .failed), .failed)
+        XCTAssertNil(StatusMachine.next(StageStatus.failed, .succeeded))
+        XCTAssertNil(StatusMachine.next(StageStatus.failed, .inProgress))
+        XCTAssertEqual(StatusMachine.next(StageStatus.failed, .inProgress, cause: .retry), .inProgress)
+        XCTAssertNil(StatusMachine.next(StageStatus.succeeded, .inProgress, cause: .retry), "a stage that succeeded is not retried")
+    }
+
+    func testAnActionEndsOnce() {
+        XCTAssertEqual(StatusMachine.next(ActionStatus.inProgress, .failed), .failed)
+        XCTAssertEqual(StatusMachine.next(ActionStatus.inProgress, .abandoned), .abandoned)
+        XCTAssertNil(StatusMachine.next(ActionStatus.failed, .succeeded), "once an action has failed it never turns green")
+        XCTAssertNil(StatusMachine.next(ActionStatus.succeeded, .failed))
+        XCTAssertNil(StatusMachine.next(ActionStatus.inProgress, .inProgress))
+    }
+
+    func testStatusesPrintAsCodePipelineWords() {
+        XCTAssertEqual("\(ExecutionStatus.inProgress)", "InProgress")
+        XCTAssertEqual(StageStatus.skipped.rawValue, "Skipped")
+        XCTAssertEqual(ActionStatus(rawValue: "Abandoned"), .abandoned)
+    }
+}

@@ -1,0 +1,74 @@
+@testable import PipelineEngine
+import PipelineModel
+import XCTest
+
+/// `#{namespace.Name}` resolution from the execution, its declaration and earlier actions' outputs.
+final class VariableResolverTests: XCTestCase {
+    let definition = """
+        variables:
+          - name: Env
+            defaultValue: staging
+          - name: Region
+        stages:
+          - name: Build
+            actions:
+              - name: Compile
+                category: Build
+                provider: Commands
+                namespace: BuildVariables
+                outputVariables: [TAG]
+                commands: ["true"]
+          - name: Deploy
+            actions:
+              - name: Ship
+                category: Build
+                provider: Commands
+                commands: ["echo #{BuildVariables.TAG} to #{variables.Env} by #{codepipeline.PipelineExecutionId}"]
+        """
+
+    func declaration() throws -> PipelineDeclaration { try DefinitionParser.parse(definition, file: ".pipeline.yml", defaultName: "app") }
+
+    func execution(variables: String? = nil) -> ExecutionRecord {
+        ExecutionRecord(id: "e-1", pipeline: "app", number: 1, status: .inProgress, executionMode: "SUPERSEDED", ref: "refs/heads/main",
+                        sourceRevision: String(repeating: "b", count: 40), triggerType: "WebhookV2", triggerDetail: "{}",
+                        definitionPath: ".pipeline.yml", definitionJSON: nil, createdAt: 0, variables: variables)
+    }
+
+    func compile(_ status: ActionStatus, outputs: String?) -> ActionRecord {
+        ActionRecord(id: 1, executionId: "e-1", stageName: "Build", actionName: "Compile", category: "Build", provider: "Commands", runOrder: 1,
+                     attempt: 1, status: status, startedAt: 0, endedAt: 1, processGroup: nil, logPath: nil, summary: nil, errorMessage: nil,
+                     failedCommand: nil, outputVariables: outputs, testReport: nil)
+    }
+
+    func testReferencesResolveFromDefaultsOutputsAndTheExecution() throws {
+        let declaration = try declaration()
+        let resolver = VariableResolver(execution: execution(), declaration: declaration,
+                                        actions: [compile(.succeeded, outputs: #"{"TAG":"v1.2"}"#)])
+        let ship = try resolver.resolve(try XCTUnwrap(declaration.stages.first { $0.name == "Deploy" }?.actions.first))
+        XCTAssertEqual(ship.commands, ["echo v1.2 to staging by e-1"])
+    }
+
+    func testStartVariablesOverrideDefaults() throws {
+        let declaration = try declaration()
+        let resolver = VariableResolver(execution: execution(variables: #"{"Env":"prod","Region":"eu"}"#), declaration: declaration, actions: [])
+        XCTAssertEqual(try resolver.resolve("#{variables.Env} #{variables.Region}"), "prod eu")
+    }
+
+    func testOutputsOfAFailedActionAreNotVariables() throws {
+        let resolver = VariableResolver(execution: execution(), declaration: try declaration(),
+                                        actions: [compile(.failed, outputs: #"{"TAG":"v1.2"}"#)])
+        XCTAssertThrowsError(try resolver.resolve("#{BuildVariables.TAG}")) { error in
+            XCTAssertTrue("\(error)".contains("#{BuildVariables.TAG}"), "\(error)")
+        }
+    }
+
+    func testEveryUnknownReferenceIsNamedAndPlainBracesStay() throws {
+        let resolver = VariableResolver(values: ["variables.A": "1"])
+        XCTAssertEqual(try resolver.resolve("#{variables.A} #{notAReference} ${HOME}"), "1 #{notAReference} ${HOME}")
+        XCTAssertThrowsError(try resolver.resolve("#{variables.B} and #{Other.C}")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("#{variables.B}") && text.contains("#{Other.C}"), text)
+        }
+        XCTAssertEqual(try resolver.resolve("unclosed #{variables.A"), "unclosed #{variables.A")
+    }
+}
