@@ -3,28 +3,15 @@ import XCTest
 
 /// A pending approval holds its stage; approve and reject decide it.
 final class ApprovalTests: XCTestCase {
-    static let definition = """
-        stages:
-          - name: Build
-            actions:
-              - name: Quick
-                category: Build
-                provider: Commands
-                commands: ["echo built"]
-          - name: Gate
-            actions:
-              - name: Manager
-                category: Approval
-                provider: Manual
-                configuration:
-                  CustomData: "Check the staging site first"
-          - name: Deploy
-            actions:
-              - name: Ship
-                category: Build
-                provider: Commands
-                commands: ["echo shipping"]
-        """
+    static let definition = Fixture.pipeline(stages: Fixture.quickStage(), """
+        - name: Gate
+          actions:
+            - name: Manager
+              category: Approval
+              provider: Manual
+              configuration:
+                CustomData: "Check the staging site first"
+        """, Fixture.shipStage)
 
     func waitUntil(_ what: String, timeout: Double = 30, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout)

@@ -72,25 +72,8 @@ final class PushToNotesTests: XCTestCase {
 
     func testFailingCommandFailsTheExecutionAndTheNoteNamesIt() throws {
         let box = try Sandbox()
-        let definition = """
-            name: app
-            stages:
-              - name: Build
-                actions:
-                  - name: Compile
-                    category: Build
-                    provider: Commands
-                    commands:
-                      - echo building
-                      - sh -c 'exit 3'
-                      - echo never
-              - name: Deploy
-                actions:
-                  - name: Ship
-                    category: Build
-                    provider: Commands
-                    commands: [echo shipping]
-            """
+        let definition = Fixture.pipeline("name: app", stages: Fixture.stage("Build", Fixture.commands("Compile", ["echo building", "sh -c 'exit 3'", "echo never"])),
+                                          Fixture.shipStage)
         let commit = try box.commit("broken build", files: [".pipeline.yml": definition])
         try box.push()
         let note = try box.waitForNote(commit)

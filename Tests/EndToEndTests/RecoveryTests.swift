@@ -17,22 +17,9 @@ final class RecoveryTests: XCTestCase {
 
     func testRunnerKilledAtRandomMomentsLeavesConsistentState() throws {
         let box = try Sandbox()
-        let definition = """
-            executionMode: QUEUED
-            stages:
-              - name: Build
-                actions:
-                  - name: Compile
-                    category: Build
-                    provider: Commands
-                    commands: ["sleep 0.4 & sleep 0.3; wait", "echo built"]
-              - name: Test
-                actions:
-                  - name: Check
-                    category: Test
-                    provider: Commands
-                    commands: ["sleep 0.3"]
-            """
+        let definition = Fixture.pipeline("executionMode: QUEUED",
+                                          stages: Fixture.stage("Build", Fixture.commands("Compile", ["sleep 0.4 & sleep 0.3; wait", "echo built"])),
+                                          Fixture.stage("Test", Fixture.commands("Check", ["sleep 0.3"], category: "Test")))
         var generator = SystemRandomNumberGenerator()
         var commits: [String] = []
         for round in 0..<20 {

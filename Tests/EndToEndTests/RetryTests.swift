@@ -3,25 +3,8 @@ import XCTest
 
 final class RetryTests: XCTestCase {
     func definition(marker: String) -> String {
-        """
-        stages:
-          - name: Build
-            actions:
-              - name: Steady
-                category: Build
-                provider: Commands
-                commands: ["echo steady"]
-              - name: Flaky
-                category: Build
-                provider: Commands
-                commands: ["test -f '\(marker)'"]
-          - name: Deploy
-            actions:
-              - name: Ship
-                category: Build
-                provider: Commands
-                commands: ["echo shipping"]
-        """
+        Fixture.pipeline(stages: Fixture.stage("Build", Fixture.commands("Steady", ["echo steady"]), Fixture.commands("Flaky", ["test -f '\(marker)'"])),
+                         Fixture.shipStage)
     }
 
     /// Latest attempt and status of each action of an execution.

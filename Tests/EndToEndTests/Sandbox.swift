@@ -148,17 +148,7 @@ final class Sandbox {
 
 extension Sandbox {
     /// A one-stage pipeline (Build, action Quick) that runs one command.
-    static func quickPipeline(_ command: String = "echo quick") -> String {
-        """
-        stages:
-          - name: Build
-            actions:
-              - name: Quick
-                category: Build
-                provider: Commands
-                commands: [\(jsonString(command))]
-        """
-    }
+    static func quickPipeline(_ command: String = "echo quick") -> String { Fixture.pipeline(stages: Fixture.quickStage(command)) }
 
     static func jsonString(_ text: String) -> String {
         String(decoding: try! JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes]), as: UTF8.self)

@@ -5,22 +5,7 @@ import XCTest
 /// stop and stop --abandon on running executions.
 final class StopTests: XCTestCase {
     func definition(_ commands: [String]) -> String {
-        """
-        stages:
-          - name: Build
-            actions:
-              - name: Work
-                category: Build
-                provider: Commands
-                commands:
-        \(commands.map { "          - '\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: "\n"))
-          - name: Deploy
-            actions:
-              - name: Ship
-                category: Build
-                provider: Commands
-                commands: ["echo shipping"]
-        """
+        Fixture.pipeline(stages: Fixture.stage("Build", Fixture.commands("Work", commands)), Fixture.shipStage)
     }
 
     func testStopLetsTheRunningActionFinishAndStartsNothingNew() throws {

@@ -3,21 +3,14 @@ import XCTest
 
 /// SPEC §4's push filters with real pushes.
 final class TriggerTests: XCTestCase {
-    static let filtered = """
+    static let filtered = Fixture.pipeline("""
         name: src
         triggers:
           - gitConfiguration:
               push:
                 - branches: {includes: ["main", "release/*"], excludes: ["release/old"]}
                   filePaths: {includes: ["src/**"], excludes: ["src/docs/**"]}
-        stages:
-          - name: Build
-            actions:
-              - name: Quick
-                category: Build
-                provider: Commands
-                commands: ["echo built"]
-        """
+        """, stages: Fixture.quickStage())
 
     func queued(_ push: Sandbox.Result) -> Bool { push.stderr.contains("src #") }
 
