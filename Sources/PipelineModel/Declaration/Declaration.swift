@@ -1,5 +1,3 @@
-@_exported import PipelineTriggers
-
 /// How executions share the pipeline's stages (CodePipeline's executionMode).
 public enum ExecutionMode: String, Sendable, Codable, CaseIterable {
     case superseded = "SUPERSEDED"
