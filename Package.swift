@@ -53,5 +53,5 @@ let package = Package(
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "Git"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["PipelineEngine", "Git"], swiftSettings: swiftSettings),
     ]
-    , swiftLanguageModes: [.v5]
+    , swiftLanguageModes: [.v6]
 )

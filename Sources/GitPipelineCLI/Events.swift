@@ -15,7 +15,7 @@ struct Events: ParsableCommand {
         let reports = Reports(layout: layout, store: try Store(path: layout.database))
         let show = { (events: [EventRecord]) in
             for event in events { print(json ? Reports.eventJSON(event) : reports.eventText(event)) }
-            fflush(stdout)
+            fflush(nil)  // every stream: stdout itself is shared mutable state to Swift 6
         }
         guard follow else { return show(try attempt("events") { try reports.events(after: 0) }) }
         try attempt("events --follow") { try Watching.follow(layout: layout, show) }

@@ -12,6 +12,7 @@ final class ConcurrencyTests: XCTestCase {
             try box.git(["clone", "-q", box.server, folder], in: box.root)
             try box.git(["checkout", "-q", "-b", "b\(index)"], in: folder)
         }
+        // @unchecked: every access holds `lock`.
         final class Collected: @unchecked Sendable {
             let lock = NSLock()
             var commits: [String] = []

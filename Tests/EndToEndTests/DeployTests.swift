@@ -197,6 +197,7 @@ final class DeployTests: XCTestCase {
     }
 
     /// Reads `current/index.html` in a loop; a read that fails or finds a page without its end is a problem.
+    /// @unchecked: `running`, `reads` and `problems` change under `lock`; the thread ends before they are read.
     final class Reader: @unchecked Sendable {
         let current: String
         private let lock = NSLock()

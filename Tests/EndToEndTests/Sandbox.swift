@@ -3,7 +3,7 @@ import XCTest
 
 /// A temporary folder with a real bare repository (git-pipeline installed by the built binary) and a
 /// clone to push from. Everything goes through the real `git` CLI, as users drive it.
-final class Sandbox {
+final class Sandbox: Sendable {
     let root: String
     var server: String { root + "/server.git" }
     var clone: String { root + "/clone" }
@@ -74,6 +74,7 @@ final class Sandbox {
         if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
         try inPipe.fileHandleForWriting.close()
         // Read both pipes while the process runs, so a full pipe never blocks it.
+        // @unchecked: written once before group.leave(), read only after group.wait().
         final class Collected: @unchecked Sendable { var data = Data() }
         let collected = Collected()
         let group = DispatchGroup()

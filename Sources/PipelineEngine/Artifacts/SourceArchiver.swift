@@ -73,27 +73,40 @@ public struct SourceArchiver {
         var failures = [(any Error)?](repeating: nil, count: repositories.count)
         results.withUnsafeMutableBufferPointer { out in
             failures.withUnsafeMutableBufferPointer { errors in
-                DispatchQueue.concurrentPerform(iterations: repositories.count) { worker in
-                    let repository = repositories[worker]
-                    var index = worker
-                    while index < batch.count {
-                        let item = batch[index]
-                        do {
-                            out[index] = try Self.entry(for: item, repository: repository, deflater: deflaters[worker])
-                        } catch {
-                            errors[worker] = error
-                            return
-                        }
-                        index += repositories.count
-                    }
-                }
+                let work = Workers(batch: batch, repositories: repositories, deflaters: deflaters, out: out, errors: errors)
+                DispatchQueue.concurrentPerform(iterations: repositories.count) { worker in work.run(worker) }
             }
         }
         if let failure = failures.compactMap({ $0 }).first { throw failure }
         return results.map { $0! }
     }
 
-    private static func entry(for item: Item, repository: Repository, deflater: Deflater) throws -> PreparedZipEntry {
+    /// One batch shared by the deflating workers. `@unchecked Sendable` because no two workers touch
+    /// the same thing: worker w uses only repositories[w] and deflaters[w] (libgit2 handles and zlib
+    /// streams are never shared), writes only out[i] for i ≡ w (mod workers) and errors[w], and
+    /// concurrentPerform returns only once every worker has finished.
+    private struct Workers: @unchecked Sendable {
+        let batch: [Item]
+        let repositories: [Repository]
+        let deflaters: [Deflater]
+        let out: UnsafeMutableBufferPointer<PreparedZipEntry?>
+        let errors: UnsafeMutableBufferPointer<(any Error)?>
+
+        func run(_ worker: Int) {
+            var index = worker
+            while index < batch.count {
+                do {
+                    out[index] = try SourceArchiver.entry(for: batch[index], repository: repositories[worker], deflater: deflaters[worker])
+                } catch {
+                    errors[worker] = error
+                    return
+                }
+                index += repositories.count
+            }
+        }
+    }
+
+    fileprivate static func entry(for item: Item, repository: Repository, deflater: Deflater) throws -> PreparedZipEntry {
         if item.mode == TreeEntry.treeMode { return .directory(path: item.path) }
         // git records only 644, 755 and symlinks; that is what the zip carries.
         let mode: UInt32 = item.mode == 0o120000 ? 0o120777 : (item.mode == 0o100755 ? 0o100755 : 0o100644)

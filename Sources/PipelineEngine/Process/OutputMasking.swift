@@ -2,7 +2,7 @@ import Foundation
 
 /// Copies a child's output into its log, replacing secret values with `***`. Works line by line (a
 /// value split across two reads is still found); a line longer than 64 KiB is flushed as it is.
-public final class OutputPump: @unchecked Sendable {
+public final class OutputPump: Sendable {
     private let done = DispatchSemaphore(value: 0)
 
     init(descriptor: Int32, logPath: String, mask: [String]) {
