@@ -71,7 +71,7 @@ struct BuildspecProvider: ActionProvider {
         let succeeded = exit.succeeded && !timedOut && failedPhase == nil
 
         // Finalizing: artifacts and reports whatever the outcome, the cache after a success.
-        context.log("[Container] \(timestamp()) Entering phase UPLOAD_ARTIFACTS")
+        context.log("[Container] \(timestamp(context.world.clock.now())) Entering phase UPLOAD_ARTIFACTS")
         var stored: [(name: String, digest: String, size: Int64)] = []
         var artifactProblem: String?
         do { stored = try storeArtifacts(buildspec, context: context) } catch let problem as ActionOutcome { artifactProblem = problem.errorMessage }
@@ -97,10 +97,10 @@ struct BuildspecProvider: ActionProvider {
         return outcome
     }
 
-    private func timestamp() -> String {
+    private func timestamp(_ seconds: Double) -> String {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy/MM/dd HH:mm:ss"
-        return formatter.string(from: Date())
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
     }
 
     /// `configuration.BuildSpec` (or `buildspec`): inline YAML when it spans lines, else a path in
@@ -114,7 +114,7 @@ struct BuildspecProvider: ActionProvider {
             let path = configured ?? "buildspec.yml"
             file = path
             guard !path.hasPrefix("/"), !path.split(separator: "/").contains(".."),
-                  let data = FileManager.default.contents(atPath: context.workspace + "/" + path) else {
+                  let data = context.world.files.read(context.workspace + "/" + path) else {
                 let inputs = context.action.inputArtifacts.first ?? "no input artifact"
                 context.log("[Container] no buildspec at \(path) in \(inputs)")
                 return .failure(.failure("no buildspec at \(path) in the primary input (\(inputs)) — add it to the repository, or set configuration.BuildSpec"))
@@ -159,7 +159,7 @@ struct BuildspecProvider: ActionProvider {
             if let base = set.baseDirectory, !base.isEmpty {
                 folder = base.hasPrefix("/") ? base : context.workspace + "/" + base
             }
-            guard FileManager.default.fileExists(atPath: folder) else {
+            guard context.world.files.exists(folder) else {
                 context.log("[Container] output artifact \(output.name): base-directory \(set.baseDirectory ?? "") does not exist")
                 throw ActionOutcome.failure("output artifact \(output.name): base-directory \(set.baseDirectory ?? "") does not exist")
             }

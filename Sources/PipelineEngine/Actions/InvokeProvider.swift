@@ -27,7 +27,7 @@ struct InvokeProvider: ActionProvider {
         }
         let outputs = context.workspace + ".outputs"
         for output in context.action.outputArtifacts {
-            try FileManager.default.createDirectory(atPath: outputs + "/" + output.name, withIntermediateDirectories: true)
+            try context.world.files.createDirectory(outputs + "/" + output.name)
         }
         let environment = context.environment(sourceDirectory: context.workspace, secondaryInputs: secondary)
         let jobId = UUID().uuidString.lowercased()

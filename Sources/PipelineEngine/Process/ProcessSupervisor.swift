@@ -6,6 +6,7 @@ import Foundation
 public enum ProcessSupervisor {
     /// Stops the group and returns once it is gone (or was killed), sleeping between checks
     /// without holding a thread.
+    /// (Real time, not the World's clock: the grace is what a real process gets to exit.)
     public static func terminate(group: pid_t, grace: Double) async {
         guard group > 1, groupAlive(group) else { return }
         kill(-group, SIGTERM)

@@ -4,13 +4,15 @@ import GRDB
 import PipelineModel
 
 /// The read side (SPEC §7): history, show, status and logs, as text and as CodePipeline's API shapes.
-public struct Reports {
+public struct Reports: Sendable {
     let layout: StateLayout
     let store: Store
+    let clock: any WallClock
 
-    public init(layout: StateLayout, store: Store) {
+    public init(layout: StateLayout, store: Store, clock: any WallClock = SystemClock()) {
         self.layout = layout
         self.store = store
+        self.clock = clock
     }
 
     /// A view as the `--json` output prints it.
@@ -43,7 +45,7 @@ public struct Reports {
         let rows = try store.executions(pipeline: pipeline, limit: limit)
         if rows.isEmpty { return "no executions yet: push a commit with a .pipeline.yml\n" }
         return rows.map { e in
-            let duration = e.startedAt.map { NoteRenderer.duration((e.endedAt ?? Date().timeIntervalSince1970) - $0, precise: false) } ?? "-"
+            let duration = e.startedAt.map { NoteRenderer.duration((e.endedAt ?? clock.now()) - $0, precise: false) } ?? "-"
             return "\(e.label.padding(toLength: 14, withPad: " ", startingAt: 0)) \(e.status.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) " +
                 "\(e.refShortName)@\(e.sourceRevision.prefix(7))  \(duration)  \(isoTime(e.createdAt))  \(e.id)"
         }.joined(separator: "\n") + "\n"
@@ -84,7 +86,7 @@ public struct Reports {
     }
 
     public func showText(_ e: ExecutionRecord, notesName: String) throws -> String {
-        let record = try NotesWriter(layout: layout, settings: PipelineSettings(), store: store).record(executionId: e.id)
+        let record = try NotesWriter(layout: layout, settings: PipelineSettings(), store: store, clock: clock).record(executionId: e.id)
         var text = record.map { NoteRenderer.block($0, notesName: notesName) } ?? ""
         text += "  execution \(e.id), trigger \(e.triggerType) \(e.triggerDetail)\n"
         for action in try store.actions(of: e.id) {

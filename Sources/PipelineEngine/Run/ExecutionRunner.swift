@@ -170,7 +170,9 @@ struct ExecutionRunner: Sendable {
 
     private func finish(_ status: ExecutionStatus, summary: String?) throws {
         try store.write { db in
-            try StatusChanges.execution(db, executionId, to: status, time: now()) { execution in
+            let time = now()
+            try StatusChanges.execution(db, executionId, to: status, time: time) { execution in
+                execution.startedAt = execution.startedAt ?? time
                 // A rollback keeps saying what it rolled back to; a stopped one why it stopped.
                 if let summary { execution.statusSummary = summary } else if execution.rollbackTarget == nil { execution.statusSummary = nil }
             }

@@ -14,7 +14,6 @@ enum StatusChanges {
         execution.status = next
         if next.isTerminal {
             execution.endedAt = time
-            execution.startedAt = execution.startedAt ?? time
             execution.claimedBy = nil
             execution.waitingStage = nil
         } else if cause == .retry {

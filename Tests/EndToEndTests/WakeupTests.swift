@@ -1,0 +1,42 @@
+import Foundation
+@testable import PipelineEngine
+import XCTest
+
+/// A runner under a service manager never idles out and never polls: only the hook service, the
+/// store's change signal and its own executions wake it. Work recorded by another process
+/// (`start`, `stop --abandon`) must reach it all the same.
+final class WakeupTests: XCTestCase {
+    func foregroundRunner(_ box: Sandbox) throws -> Process {
+        let runner = Process()
+        runner.executableURL = URL(fileURLWithPath: Sandbox.binary)
+        runner.arguments = ["runner", "--foreground", "--git-dir", box.server]
+        runner.standardError = FileHandle.nullDevice
+        try runner.run()
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: box.server + "/pipeline/hook.sock") && Date() < deadline { usleep(20_000) }
+        return runner
+    }
+
+    func testAnIdleServiceRunnerWakesForWorkThatAnotherProcessRecorded() throws {
+        let box = try Sandbox()
+        let runner = try foregroundRunner(box)
+        defer { runner.terminate(); runner.waitUntilExit() }
+        let pidFile = box.root + "/child.pid"
+        try box.commit("one", files: [".pipeline.yml": Fixture.pipeline(stages: Fixture.quickStage("sleep 120 & echo $! > '\(pidFile)'; wait"))])
+        try box.push()  // recorded by the runner itself, through hook.sock
+        let child = pid_t(try box.waitForFile(pidFile).trimmingCharacters(in: .whitespacesAndNewlines))!
+        // `stop` only asks, in the store; the idle loop must see it and stop the action's group.
+        let stop = try box.pipeline(["stop", "server#1", "--abandon"])
+        XCTAssertTrue(stop.stdout.contains("abandoned 1 running action"), stop.stdout)
+        XCTAssertEqual(try box.waitForExecutions(1, timeout: 20).first?["status"] as? String, "Stopped")
+        XCTAssertFalse(ProcessSupervisor.isRunning(child), "the runner did not stop the abandoned action's processes")
+        // `start` records from its own process; the runner finds a runner running and is not started again.
+        try FileManager.default.removeItem(atPath: pidFile)
+        try box.commit("two", files: [".pipeline.yml": Fixture.pipeline(stages: Fixture.quickStage("echo by hand"))])
+        try box.git(["push", "-q", "origin", "HEAD:refs/heads/other"], in: box.clone)
+        try box.pipeline(["start", "--revision", "other"])
+        let summaries = try box.waitForExecutions(3, timeout: 20)
+        XCTAssertEqual(summaries.filter { $0["status"] as? String == "Succeeded" }.count, 2, "\(summaries)")
+        XCTAssertTrue(runner.isRunning, "a service's runner stays")
+    }
+}
