@@ -33,8 +33,8 @@ let package = Package(
         .target(
             name: "PipelineEngine",
             dependencies: ["Git", "PipelineModel", "HookClient", "CZlib", .product(name: "GRDB", package: "GRDB.swift")],
-            // The hook shim from hooks/ (a link), compiled in so that `install` needs no files beside the binary.
-            resources: [.embedInCode("Resources/post-receive")],
+            // The hook shims from hooks/ (links), compiled in so that `install` needs no files beside the binary.
+            resources: [.embedInCode("Resources/post-receive"), .embedInCode("Resources/pre-receive")],
             swiftSettings: swiftSettings),
         // The commands: parse, one call into the engine, print, exit code.
         .target(

@@ -23,8 +23,8 @@ public struct GitPipeline: AsyncParsableCommand {
     /// Runs the command line and exits with SPEC §8's codes. The hook's slow way skips the argument
     /// parser and the async runtime: a push waits for it.
     public static func main(_ arguments: [String]) -> Never {
-        if arguments == ["hook", "post-receive"] {
-            Hook.postReceive()
+        if arguments.count <= 3 && arguments.starts(with: ["hook", "post-receive"]) {
+            Hook.postReceive(push: arguments.count == 3 ? arguments[2] : "")
             Foundation.exit(0)
         }
         Task { await run(arguments) }

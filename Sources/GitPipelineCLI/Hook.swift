@@ -4,21 +4,23 @@ import Git
 import PipelineEngine
 
 /// The post-receive hook's slow way: `git-pipeline-hook` runs this when no runner answered it.
-/// It records the push itself (parsing new definitions), starts a runner, and says what it did.
+/// It ingests the push journal itself (parsing new definitions), starts a runner, and says what
+/// it did about push ID.
 struct Hook: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Internal: record a push (post-receive input on stdin).",
+    static let configuration = CommandConfiguration(abstract: "Internal: record the push journal's new pushes (git-pipeline-hook runs this).",
                                                     shouldDisplay: false)
 
     @Argument var name: String
+    @Argument var push: String = ""
 
     func run() throws {
         guard name == "post-receive" else { throw CommandError.usage("unknown hook \(name)") }
-        Self.postReceive()
+        Self.postReceive(push: push)
     }
 
-    /// Records the push on stdin and prints what happened; never fails (a push is never blocked).
-    static func postReceive() {
-        let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+    /// Ingests the journal and prints what happened to push `push`; never fails (a push is never blocked).
+    static func postReceive(push: String) {
+        _ = FileHandle.standardInput.readDataToEndOfFile()  // the push's lines are in the journal already
         var lines: [String] = []
         do {
             let path = absolute(ProcessInfo.processInfo.environment["GIT_DIR"] ?? FileManager.default.currentDirectoryPath)
@@ -27,9 +29,9 @@ struct Hook: ParsableCommand {
                 print("git-pipeline: not installed in this repository (run `git pipeline install`); nothing recorded")
                 return
             }
-            let result = PushHandler(layout: layout, store: try Store(path: layout.database)).handle(input: input, pusher: Identity.pusher())
+            let result = PushHandler(layout: layout, store: try Store(path: layout.database)).handle(entryId: push)
             lines = result.lines
-            if result.executions > 0 { try Runner.startInBackground(layout) }
+            if result.needsRunner { try Runner.startInBackground(layout) }
         } catch {
             lines.append("git-pipeline: error: \(error) — the push went through; run `git pipeline doctor` on the server")
         }

@@ -2,41 +2,184 @@
 import Glibc
 #endif
 
-/// What `git-pipeline-hook`, the program the post-receive shim runs, does on every push. It links
-/// nothing but libc: a running runner (which has libgit2 initialised and the definitions parsed)
-/// records the push over `pipeline/hook.sock` and answers with the lines to print. With no runner
-/// to answer, it hands the push to `git-pipeline hook post-receive`, which records it itself and
-/// starts one. Either way it exits 0 (a push is never blocked).
-/// The words spoken over `pipeline/hook.sock`, shared with the runner's hook service: the only
-/// thing of this module the engine uses.
+/// The words shared with the engine — the socket, the push journal's format, the protected refs:
+/// the only thing of this module the engine uses.
 public enum HookWire {
     /// The socket's name in the state folder.
     public static let socketName = "hook.sock"
-    /// The request's first line: `pusher NAME`; the post-receive input follows.
-    public static let pusherPrefix = "pusher "
+    /// The push journal's name in the state folder.
+    public static let journalName = "push-journal"
+    /// The store's change signal in the state folder (the engine's ChangeSignal touches the same).
+    public static let changeSignalName = "changes"
+    /// The request's first line: `push ID`; the post-receive input follows.
+    public static let pushPrefix = "push "
     /// The line that ends a complete answer; without it the runner did not finish.
     public static let endOfAnswer = "\u{0}end"
+    /// The hosting layer's variables naming the pusher, believed only for `pipeline.hostingUser`
+    /// (the engine's World/Identity.swift says why).
+    public static let hostingVariables = ["GL_USER", "GITOLITE_USER", "REMOTE_USER", "GIT_PIPELINE_USER"]
+    /// Journal line kinds: an intent (pre-receive, before the refs move) and a done update (post-receive).
+    public static let intentKind = "I", doneKind = "D"
+
+    /// One ref update of hook input.
+    public struct RefLine: Sendable, Equatable {
+        public let old: String
+        public let new: String
+        public let ref: String
+    }
+
+    /// The `<old> <new> <ref>` lines of hook input that are well formed.
+    public static func refUpdates(_ input: String) -> [RefLine] {
+        input.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ", maxSplits: 2)
+            guard parts.count == 3, parts[0].count == 40 || parts[0].count == 64, parts[1].count == parts[0].count else { return nil }
+            return RefLine(old: String(parts[0]), new: String(parts[1]), ref: String(parts[2].filter { $0 != "\r" }))
+        }
+    }
+
+    /// `KIND ID OLD NEW REF PUSHER\n`: refs hold no spaces (git forbids them); the pusher is the rest
+    /// of the line, with any line break in it made a space.
+    public static func journalLine(kind: String, id: String, update: RefLine, pusher: String) -> String {
+        var name = ""
+        for character in pusher { name.append(character == "\n" || character == "\r" ? " " : character) }
+        return "\(kind) \(id) \(update.old) \(update.new) \(update.ref) \(name)\n"
+    }
+
+    /// The notes refs only the runner writes: `refs/notes/ci`, its records, and whatever
+    /// `pipeline.notesRef` names (with its records).
+    public static func isProtected(_ ref: String, notesRef: String?) -> Bool {
+        var protected = ["refs/notes/ci", "refs/notes/ci-records"]
+        if let notesRef, !notesRef.isEmpty {
+            let full = notesRef.hasPrefix("refs/") ? notesRef : "refs/notes/" + notesRef
+            protected += [full, full + "-records"]
+        }
+        return protected.contains(ref)
+    }
 }
 
+/// What `git-pipeline-hook`, the program the hook shims run, does on every push. It links nothing
+/// but libc. Every ref update is first appended to the repository's push journal
+/// (`pipeline/push-journal`, one write per hook): by pre-receive as an intent, before git moves
+/// the refs, and by post-receive as done. The runner ingests the journal idempotently (an entry's
+/// id is the receive-pack process's), so a hook killed at any instant loses nothing and a push
+/// recorded by two processes is recorded once. Then post-receive asks a running runner, over
+/// `pipeline/hook.sock`, for the lines to print; with no runner to answer, it hands over to
+/// `git-pipeline hook post-receive`, which ingests itself and starts one. A push is never blocked
+/// by us, except by pre-receive's refusal to let a client write the notes refs.
 public enum HookClient {
     /// How long the runner may take to answer before the push is recorded the slow way.
     static let answerTimeoutMilliseconds: Int32 = 10_000
 
     public static func run() -> Never {
+        let arguments = CommandLine.arguments
+        let hook = arguments.count > 1 ? arguments[1] : "post-receive"
+        // The shim passes $PPID, git-receive-pack's pid: the same for both hooks of one push.
+        let receivePack = arguments.count > 2 ? Int32(arguments[2]) : nil
         let input = readAll(0)
         let gitDirectory = absolutePath(environmentValue("GIT_DIR") ?? ".")
-        let pusher = environmentValue("GL_USER") ?? environmentValue("USER") ?? environmentValue("LOGNAME") ?? "unknown"
-        let request = HookWire.pusherPrefix + pusher + "\n" + input
-        if let answer = ask(socketPath: gitDirectory + "/pipeline/" + HookWire.socketName, request: request) {
+        let updates = HookWire.refUpdates(input)
+        if hook == "pre-receive" {
+            let notesRef = configValue(gitDirectory, "notesref")
+            let refused = updates.filter { HookWire.isProtected($0.ref, notesRef: notesRef) }
+            if !refused.isEmpty {
+                for update in refused {
+                    print("git-pipeline: \(update.ref) holds the CI results and only the runner on the server writes it; " +
+                          "push without it (read it with `git fetch origin 'refs/notes/*:refs/notes/*'`)")
+                }
+                exit(1)
+            }
+        }
+        let id = pushIdentifier(receivePack)
+        if access(gitDirectory + "/pipeline", F_OK) == 0 && !updates.isEmpty {
+            let kind = hook == "pre-receive" ? HookWire.intentKind : HookWire.doneKind
+            let who = pusher(hostingUser: configValue(gitDirectory, "hostinguser"))
+            if !appendJournal(gitDirectory, updates.map { HookWire.journalLine(kind: kind, id: id, update: $0, pusher: who) }.joined()) {
+                print("git-pipeline: error: cannot append to \(gitDirectory)/pipeline/\(HookWire.journalName): \(String(cString: strerror(errno))) — " +
+                      "this push is not recorded; run `git pipeline doctor` on the server")
+            }
+        }
+        guard hook == "post-receive" else { exit(0) }
+        if let answer = ask(socketPath: gitDirectory + "/pipeline/" + HookWire.socketName, request: HookWire.pushPrefix + id + "\n" + input) {
             if !answer.isEmpty { print(answer, terminator: "") }
             exit(0)
         }
         let full = parentFolder(currentExecutablePath()) + "/git-pipeline"
         var environment = currentEnvironment()
         environment["GIT_DIR"] = gitDirectory
-        execWithInput(full, ["hook", "post-receive"], input: input, environment: environment)
+        execWithInput(full, ["hook", "post-receive", id], input: input, environment: environment)
         print("git-pipeline: error: cannot run \(full) (keep git-pipeline and git-pipeline-hook side by side); nothing recorded")
         exit(0)
+    }
+
+    /// `<pid>-<start time>` of git-receive-pack: unique on this machine, and what both hooks of a
+    /// push compute alike. Without it (an old shim), a random id: the push is then journaled once.
+    static func pushIdentifier(_ receivePack: Int32?) -> String {
+        if let pid = receivePack, pid > 1, let start = processStartTime(pid) { return "\(pid)-\(start)" }
+        var bytes = [UInt8](repeating: 0, count: 8)
+        let fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { _ = read(fd, &bytes, bytes.count); close(fd) }
+        return "r" + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    /// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
+    static func processStartTime(_ pid: Int32) -> String? {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let text = readAll(fd)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? String(fields[19]) : nil
+    }
+
+    /// One write of every line, appended: the kernel never interleaves or cuts it, and a SIGKILL
+    /// comes before or after it, not inside. The journal is opened for each push (no lock needed).
+    static func appendJournal(_ gitDirectory: String, _ text: String) -> Bool {
+        let path = gitDirectory + "/pipeline/" + HookWire.journalName
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o660)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { return false }
+        // Wakes a runner that waits for the store to change (it ingests the journal then).
+        let signal = open(gitDirectory + "/pipeline/" + HookWire.changeSignalName, O_WRONLY | O_CREAT | O_CLOEXEC, 0o660)
+        if signal >= 0 { _ = futimens(signal, nil); close(signal) }
+        return true
+    }
+
+    /// Who pushed: the OS user the hook runs as, refined by the hosting layer's name for the pusher
+    /// when the hook runs as the hosting account; never $USER, which anyone sets.
+    static func pusher(hostingUser: String?) -> String {
+        let system = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
+        guard let hostingUser, hostingUser == system else { return system }
+        for name in HookWire.hostingVariables {
+            if let value = environmentValue(name), !value.isEmpty, value != system { return "\(value) (as \(system))" }
+        }
+        return system
+    }
+
+    /// A `pipeline.KEY` (lowercase) from the repository's own config file, read without git: the
+    /// few keys the hook needs live there (install and `git config` in the repository write them).
+    static func configValue(_ gitDirectory: String, _ wanted: String) -> String? {
+        let fd = open(gitDirectory + "/config", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var section = "", found: String?
+        for raw in readAll(fd).split(separator: "\n") {
+            let line = raw.drop { $0 == " " || $0 == "\t" }
+            if line.hasPrefix("[") {
+                section = String(line.dropFirst().prefix { $0 != "]" && $0 != " " && $0 != "\"" }).lowercased()
+                continue
+            }
+            guard section == "pipeline", let equals = line.firstIndex(of: "=") else { continue }
+            let key = line[..<equals].filter { $0 != " " && $0 != "\t" }.lowercased()
+            guard key == wanted else { continue }
+            let value = line[line.index(after: equals)...].drop { $0 == " " || $0 == "\t" }
+            // The last one wins, as in git.
+            found = String(value.prefix { $0 != " " && $0 != "\t" && $0 != "#" && $0 != ";" }.filter { $0 != "\"" })
+        }
+        return found
     }
 
     /// The runner's answer, or nil when no runner answered completely.

@@ -21,8 +21,8 @@ struct CachedDefinition: Codable, FetchableRecord, PersistableRecord, Sendable {
 
 enum DefinitionCache {
     /// The cached definition of the file, parsed and cached first when the cache does not hold it.
-    static func definition(store: Store, repository: Repository, path: String, blob: ObjectID, repositoryName: String) throws -> CachedDefinition {
-        if let known = try store.read({ try CachedDefinition.fetchOne($0, key: ["blob": blob.hex, "path": path]) }) { return known }
+    static func definition(_ db: Database, repository: Repository, path: String, blob: ObjectID, repositoryName: String) throws -> CachedDefinition {
+        if let known = try CachedDefinition.fetchOne(db, key: ["blob": blob.hex, "path": path]) { return known }
         let loaded = try Definitions.load(repository: repository, path: path, blob: blob, repositoryName: repositoryName)
         var cached = CachedDefinition(blob: blob.hex, path: path, pipeline: loaded.pipelineName, executionMode: ExecutionMode.superseded.rawValue,
                                       definitionJSON: nil, definitionError: nil, filters: "")
@@ -34,8 +34,7 @@ enum DefinitionCache {
         case .failure(let failure):
             cached.definitionError = failure.description
         }
-        // Two writers may parse the same file at once; both rows are the same.
-        try store.write { db in try cached.save(db) }
+        try cached.save(db)
         return cached
     }
 }

@@ -61,9 +61,9 @@ final class HookService: Sendable {
     private func answer(_ client: Int32) -> Int {
         guard let request = UnixSocket.readAll(client, timeoutSeconds: 5) else { return 0 }  // the client will record the slow way
         let text = String(decoding: request, as: UTF8.self)
-        guard text.hasPrefix(HookWire.pusherPrefix), let newline = text.firstIndex(of: "\n") else { return 0 }
-        let pusher = String(text[text.index(text.startIndex, offsetBy: HookWire.pusherPrefix.count)..<newline])
-        let result = handler.handle(input: String(text[text.index(after: newline)...]), pusher: pusher)
+        guard text.hasPrefix(HookWire.pushPrefix), let newline = text.firstIndex(of: "\n") else { return 0 }
+        let entryId = String(text[text.index(text.startIndex, offsetBy: HookWire.pushPrefix.count)..<newline])
+        let result = handler.handle(entryId: entryId)
         _ = UnixSocket.sendAll(client, Array((result.lines.map { $0 + "\n" }.joined() + HookWire.endOfAnswer + "\n").utf8))
         return result.executions
     }

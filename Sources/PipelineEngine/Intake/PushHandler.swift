@@ -1,35 +1,32 @@
 import Foundation
-import Git
 
-/// Records a push (post-receive input) and returns the lines to show the pusher. The runner's hook
-/// service runs it for `git-pipeline-hook`; `git pipeline hook post-receive` runs it when no runner
-/// is there to ask. Definitions come from the store's parse cache; new ones are parsed first.
+/// Answers a post-receive hook: ingests the push journal (which the hook has appended this push
+/// to already) and returns the lines to show the pusher about this push. The runner's hook service
+/// runs it for `git-pipeline-hook`; `git pipeline hook post-receive` runs it when no runner is
+/// there to ask.
 public struct PushHandler: Sendable {
-    let layout: StateLayout
-    let store: Store
-    let clock: any WallClock
+    let intake: Intake
 
     public init(layout: StateLayout, store: Store, clock: any WallClock = SystemClock()) {
-        self.layout = layout
-        self.store = store
-        self.clock = clock
+        intake = Intake(layout: layout, store: store, clock: clock)
     }
 
-    public func handle(input: String, pusher: String) -> (lines: [String], executions: Int) {
-        let parsed = RefUpdate.parse(input)
-        var lines = parsed.errors
-        var executions = 0
+    /// The lines for push `entryId`, how many executions it has (whoever recorded them), and
+    /// whether a runner is needed (something was recorded, or a push is still to be decided).
+    public func handle(entryId: String) -> (lines: [String], executions: Int, needsRunner: Bool) {
+        var lines: [String] = []
+        var executions = 0, needsRunner = false
         do {
-            let repository = try Repository(path: layout.gitDirectory)
-            let settings = try PipelineSettings(repository: repository)
-            let recorder = PushRecorder(repository: repository, store: store, repositoryName: layout.repositoryName,
-                                        notesName: settings.notesName, clock: clock)
-            let recorded = try recorder.record(parsed.updates, pusher: pusher)
-            lines += recorded.lines
-            executions = recorded.executions.count
+            let outcome = try intake.ingest()
+            executions = try intake.executions(entryId: entryId)
+            needsRunner = outcome.executions > 0 || outcome.undecided > 0
+            lines = outcome.problems + (try intake.lines(entryId: entryId))
         } catch {
-            lines.append("error: \(error) — the push went through; run `git pipeline doctor` on the server")
+            lines.append("error: \(error) — the push went through and is in the push journal; run `git pipeline doctor` on the server")
         }
-        return (lines.map { "git-pipeline: " + $0 }, executions)
+        return (lines.map { "git-pipeline: " + $0 }, executions, needsRunner)
     }
+
+    /// Ingests the journal without a hook waiting (the runner at start and when woken).
+    func ingest() throws -> Intake.Outcome { try intake.ingest() }
 }

@@ -4,11 +4,11 @@ import GRDB
 import PipelineModel
 
 /// What a push does (SPEC §2, §4): for each pushed branch or tag, find the definitions of the
-/// pushed revision and record one execution per triggered pipeline, all in one transaction. It
-/// never zips, builds or waits: the runner does that.
+/// pushed revision and record one execution per triggered pipeline, inside the caller's
+/// transaction (the intake's, which marks the journal entry recorded in the same one). It never
+/// zips, builds or waits: the runner does that.
 struct PushRecorder {
     let repository: Repository
-    let store: Store
     let repositoryName: String
     let notesName: String
     let clock: any WallClock
@@ -34,8 +34,8 @@ struct PushRecorder {
         return (try repository.changedPaths(from: nil, to: commit), "new \(update.isBranch ? "branch" : "tag") with no merge base with HEAD: every file")
     }
 
-    /// Records the executions the updates trigger; returns the lines to print and how many were recorded.
-    func record(_ updates: [RefUpdate], pusher: String) throws -> (lines: [String], executions: [ExecutionRecord]) {
+    /// Records the executions the updates trigger; returns the lines to print and the executions.
+    func record(_ db: Database, _ updates: [RefUpdate], pusher: String, intakeEntry: String?) throws -> (lines: [String], executions: [ExecutionRecord]) {
         var lines: [String] = []
         var pending: [Pending] = []
         for update in updates where update.triggers {
@@ -52,7 +52,7 @@ struct PushRecorder {
             }
             var changed: (paths: [String], basis: String)?
             for file in files {
-                let definition = try DefinitionCache.definition(store: store, repository: repository, path: file.path, blob: file.blob,
+                let definition = try DefinitionCache.definition(db, repository: repository, path: file.path, blob: file.blob,
                                                                 repositoryName: repositoryName)
                 let filters = definition.pushFilters
                 let filtersPaths = filters.contains { $0.filePaths != nil }
@@ -71,21 +71,20 @@ struct PushRecorder {
         }
         guard !pending.isEmpty else { return (lines, []) }
         let now = clock.now()
-        let recorded = try store.write { db in
-            try pending.map { item -> ExecutionRecord in
+        let recorded = try pending.map { item -> ExecutionRecord in
                 var fields = ["pushedBy": pusher, "ref": item.update.ref, "oldRevision": item.update.old.hex, "newRevision": item.update.new.hex]
                 if let basis = item.changedPathsBasis { fields["changedPaths"] = basis }
-                let execution = ExecutionRecord(
+                var execution = ExecutionRecord(
                     id: UUID().uuidString.lowercased(), pipeline: item.definition.pipeline,
                     number: try Store.nextNumber(db, pipeline: item.definition.pipeline), status: .inProgress,
                     executionMode: item.definition.executionMode, ref: item.update.ref, sourceRevision: item.commit.hex,
                     oldRevision: item.update.old.isZero ? nil : item.update.old.hex, triggerType: "WebhookV2",
                     triggerDetail: jsonText(fields, pretty: false), definitionPath: item.definition.path,
                     definitionJSON: item.definition.definitionJSON, definitionError: item.definition.definitionError, createdAt: now)
+                execution.intakeEntry = intakeEntry
                 try execution.insert(db)
                 try Events.record(db, Events.pipelineChange, execution: execution, status: ExecutionStatus.inProgress, time: now)
                 return execution
-            }
         }
         for (item, execution) in zip(pending, recorded) {
             let what = item.definition.definitionError == nil ? "queued" : "failed (invalid \(item.definition.path))"

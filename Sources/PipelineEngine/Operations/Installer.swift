@@ -3,7 +3,9 @@ import Git
 
 /// install, uninstall and doctor (SPEC §2).
 public struct Installer {
-    public static let shimMarker = "git-pipeline post-receive shim"
+    /// The hooks install writes: pre-receive journals pushes before the refs move (and guards the
+    /// notes refs), post-receive marks them done and hands them to the runner.
+    public static let hooks = ["pre-receive", "post-receive"]
     public static let chainedSuffix = ".pre-pipeline"
 
     public let gitDirectory: String
@@ -25,39 +27,45 @@ public struct Installer {
         return path.hasPrefix("/") ? path : repository.gitDirectory + "/" + path
     }
 
-    static var shimTemplate: String { String(decoding: PackageResources.post_receive, as: UTF8.self) }
-
-    static func isOurs(_ path: String) -> Bool {
-        (try? String(contentsOfFile: path, encoding: .utf8))?.contains(shimMarker) ?? false
+    static func shimTemplate(_ hook: String) -> String {
+        String(decoding: hook == "pre-receive" ? PackageResources.pre_receive : PackageResources.post_receive, as: UTF8.self)
     }
 
-    /// Installs (idempotent): the shim, the state folder and store, config defaults. Returns what it did.
+    static func marker(_ hook: String) -> String { "git-pipeline \(hook) shim" }
+
+    static func isOurs(_ path: String, hook: String) -> Bool {
+        (try? String(contentsOfFile: path, encoding: .utf8))?.contains(marker(hook)) ?? false
+    }
+
+    /// Installs (idempotent): the shims, the state folder and store, config defaults. Returns what it did.
     public func install() throws -> [String] {
         let repository = try Repository(path: gitDirectory)
         var done: [String] = []
         if !repository.isBare { done.append("note: \(repository.gitDirectory) is not bare; pipelines run on pushes to it all the same") }
-        let hooks = try Self.hooksDirectory(repository)
-        try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
-        let hook = hooks + "/post-receive"
-        let chained = hook + Self.chainedSuffix
-        if FileManager.default.fileExists(atPath: hook) && !Self.isOurs(hook) {
-            guard !FileManager.default.fileExists(atPath: chained) else {
-                throw OperationError(message: "\(hook) exists and so does \(chained); move one of them away and install again")
-            }
-            guard rename(hook, chained) == 0 else { throw OperationError(message: "cannot move \(hook) to \(chained): \(String(cString: strerror(errno)))") }
-            done.append("kept the existing post-receive hook as \(chained); it still runs after git-pipeline's")
-        }
-        let hasChained = FileManager.default.isExecutableFile(atPath: chained)
+        let folder = try Self.hooksDirectory(repository)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let hookBinary = (executable as NSString).deletingLastPathComponent + "/git-pipeline-hook"
         guard FileManager.default.isExecutableFile(atPath: hookBinary) else {
             throw OperationError(message: "\(hookBinary) is missing: install git-pipeline-hook beside git-pipeline (make release builds both)")
         }
-        let shim = Self.shimTemplate
-            .replacingOccurrences(of: "@GIT_PIPELINE_HOOK@", with: hookBinary.replacingOccurrences(of: "'", with: "'\\''"))
-            .replacingOccurrences(of: "@CHAINED@", with: hasChained ? chained.replacingOccurrences(of: "'", with: "'\\''") : "")
-        try writeAtomically(hook, shim)
-        chmod(hook, 0o755)
-        done.append("wrote \(hook) (runs \(hookBinary))")
+        for name in Self.hooks {
+            let hook = folder + "/" + name
+            let chained = hook + Self.chainedSuffix
+            if FileManager.default.fileExists(atPath: hook) && !Self.isOurs(hook, hook: name) {
+                guard !FileManager.default.fileExists(atPath: chained) else {
+                    throw OperationError(message: "\(hook) exists and so does \(chained); move one of them away and install again")
+                }
+                guard rename(hook, chained) == 0 else { throw OperationError(message: "cannot move \(hook) to \(chained): \(String(cString: strerror(errno)))") }
+                done.append("kept the existing \(name) hook as \(chained); it still runs after git-pipeline's")
+            }
+            let hasChained = FileManager.default.isExecutableFile(atPath: chained)
+            let shim = Self.shimTemplate(name)
+                .replacingOccurrences(of: "@GIT_PIPELINE_HOOK@", with: hookBinary.replacingOccurrences(of: "'", with: "'\\''"))
+                .replacingOccurrences(of: "@CHAINED@", with: hasChained ? chained.replacingOccurrences(of: "'", with: "'\\''") : "")
+            try writeAtomically(hook, shim)
+            chmod(hook, 0o755)
+            done.append("wrote \(hook) (runs \(hookBinary))")
+        }
 
         let layout = StateLayout(gitDirectory: repository.gitDirectory)
         try layout.create()
@@ -74,13 +82,15 @@ public struct Installer {
     public func uninstall(purge: Bool) throws -> [String] {
         let repository = try Repository(path: gitDirectory)
         var done: [String] = []
-        let hook = try Self.hooksDirectory(repository) + "/post-receive"
-        if Self.isOurs(hook) {
+        let folder = try Self.hooksDirectory(repository)
+        for name in Self.hooks {
+            let hook = folder + "/" + name
+            guard Self.isOurs(hook, hook: name) else { continue }
             unlink(hook)
             done.append("removed \(hook)")
             if FileManager.default.fileExists(atPath: hook + Self.chainedSuffix) {
                 rename(hook + Self.chainedSuffix, hook)
-                done.append("restored the earlier post-receive hook")
+                done.append("restored the earlier \(name) hook")
             }
         }
         for name in ["pipeline.notesRef", "pipeline.runnerIdleSeconds", "pipeline.killGraceSeconds"] { try repository.unsetConfig(name) }
@@ -101,21 +111,24 @@ public struct Installer {
         do { repository = try Repository(path: gitDirectory) } catch {
             return ([], ["\(gitDirectory) is not a git repository (\(error)); give the path of a bare repository"])
         }
-        let hook = ((try? Self.hooksDirectory(repository)) ?? repository.gitDirectory + "/hooks") + "/post-receive"
-        if !FileManager.default.fileExists(atPath: hook) {
-            problems.append("no post-receive hook at \(hook) — run `git pipeline install \(repository.gitDirectory)`")
-        } else if !Self.isOurs(hook) {
-            problems.append("\(hook) is not git-pipeline's — run `git pipeline install` (it keeps the existing hook and chains it)")
-        } else {
-            if !FileManager.default.isExecutableFile(atPath: hook) { problems.append("\(hook) is not executable — chmod +x it") }
-            let text = (try? String(contentsOfFile: hook, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("GIT_PIPELINE_HOOK=") }) {
-                let path = line.dropFirst("GIT_PIPELINE_HOOK='".count).dropLast()
-                let full = (String(path) as NSString).deletingLastPathComponent + "/git-pipeline"
-                if FileManager.default.isExecutableFile(atPath: String(path)) && FileManager.default.isExecutableFile(atPath: full) {
-                    ok.append("hook \(hook) runs \(path)")
-                } else {
-                    problems.append("the hook runs \(path), which (or git-pipeline beside it) is missing — run `git pipeline install` again from the new binary")
+        let folder = (try? Self.hooksDirectory(repository)) ?? repository.gitDirectory + "/hooks"
+        for name in Self.hooks {
+            let hook = folder + "/" + name
+            if !FileManager.default.fileExists(atPath: hook) {
+                problems.append("no \(name) hook at \(hook) — run `git pipeline install \(repository.gitDirectory)`")
+            } else if !Self.isOurs(hook, hook: name) {
+                problems.append("\(hook) is not git-pipeline's — run `git pipeline install` (it keeps the existing hook and chains it)")
+            } else {
+                if !FileManager.default.isExecutableFile(atPath: hook) { problems.append("\(hook) is not executable — chmod +x it") }
+                let text = (try? String(contentsOfFile: hook, encoding: .utf8)) ?? ""
+                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("GIT_PIPELINE_HOOK=") }) {
+                    let path = line.dropFirst("GIT_PIPELINE_HOOK='".count).dropLast()
+                    let full = (String(path) as NSString).deletingLastPathComponent + "/git-pipeline"
+                    if FileManager.default.isExecutableFile(atPath: String(path)) && FileManager.default.isExecutableFile(atPath: full) {
+                        ok.append("hook \(hook) runs \(path)")
+                    } else {
+                        problems.append("the hook runs \(path), which (or git-pipeline beside it) is missing — run `git pipeline install` again from the new binary")
+                    }
                 }
             }
         }

@@ -54,16 +54,32 @@ public final class Runner: Sendable {
         let watching = watchStore()
         defer { watching.stop() }
         let doorbell = self.doorbell
-        let service = HookService(layout: layout, handler: PushHandler(layout: layout, store: store, clock: world.clock)) { count in
+        let handler = PushHandler(layout: layout, store: store, clock: world.clock)
+        let service = HookService(layout: layout, handler: handler) { count in
             log("hook service recorded \(count) execution\(count == 1 ? "" : "s") of a push")
             doorbell.ring()
         }
         if !service.start() { log("cannot listen on \(service.socketPath); pushes are recorded by the hook itself") }
         defer { service.stop() }
         var idleSince = world.clock.now()
+        let journal = PushJournal(layout: layout)
+        var journalSize: Int64 = -1, undecided = 0
         while true {
             // Taken before looking, so a change made while we look wakes the wait below at once.
             let seen = doorbell.generation
+            // Pushes first: what the journal has that nobody recorded yet (a hook that died, a
+            // hook that gave up waiting for us), and intents whose push may have ended meanwhile.
+            if journal.size != journalSize || undecided > 0 {
+                journalSize = journal.size
+                do {
+                    let outcome = try handler.ingest()
+                    undecided = outcome.undecided
+                    outcome.problems.forEach(log)
+                    if outcome.executions > 0 { log("recorded \(outcome.executions) execution\(outcome.executions == 1 ? "" : "s") from the push journal") }
+                } catch {
+                    log("cannot ingest the push journal: \(error)")
+                }
+            }
             // Transitions first, so nothing enters a stage disabled a moment ago.
             let disabled = try store.read { db in try Row.fetchAll(db, sql: "SELECT pipeline, stage FROM transitions") }
                 .map { [$0["pipeline"] as String, $0["stage"] as String] }
@@ -72,13 +88,14 @@ public final class Runner: Sendable {
             try await releaseStoppedWaiters()
             try abandonRequested(log: log)
             let now = world.clock.now()
-            if started > 0 || activeCount > 0 { idleSince = now }
+            if started > 0 || activeCount > 0 || undecided > 0 { idleSince = now }
             if activeCount == 0 && now - idleSince >= settings.runnerIdleSeconds {
                 // Stop answering hooks, release, then look once more: a hook that recorded work
                 // while we held the lock saw us running and started nobody, so that work must be seen here.
                 service.stop()
                 lock.release()
-                if try waitingExecutions().isEmpty {
+                let last = try? handler.ingest()
+                if try waitingExecutions().isEmpty && (last?.undecided ?? 0) == 0 {
                     log("runner \(getpid()) idle; exiting")
                     return
                 }
@@ -87,8 +104,10 @@ public final class Runner: Sendable {
                 idleSince = world.clock.now()
                 continue
             }
-            let idleDeadline = activeCount == 0 && settings.runnerIdleSeconds.isFinite ? settings.runnerIdleSeconds - (now - idleSince) : nil
-            await doorbell.wait(after: seen, timeout: idleDeadline)
+            var deadline = activeCount == 0 && settings.runnerIdleSeconds.isFinite ? settings.runnerIdleSeconds - (now - idleSince) : nil
+            // A push whose post-receive has not said "done" yet: look again shortly (only while one is under way).
+            if undecided > 0 { deadline = min(deadline ?? 1, 1) }
+            await doorbell.wait(after: seen, timeout: deadline)
         }
     }
 

@@ -41,6 +41,8 @@ public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Send
     public var notedRevision: Int64?
     /// A ROLLBACK execution's target: the execution whose artifacts and variables it redeploys.
     public var rollbackTarget: String?
+    /// The push-journal entry (`entryId ref`) that recorded this execution.
+    public var intakeEntry: String?
 
     public init(id: String, pipeline: String, number: Int, status: ExecutionStatus, statusSummary: String? = nil, executionMode: String,
                 ref: String, sourceRevision: String, oldRevision: String? = nil, triggerType: String, triggerDetail: String,

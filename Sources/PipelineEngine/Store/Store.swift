@@ -188,6 +188,29 @@ public final class Store: Sendable {
         migrator.registerMigration("v12 rollback") { db in
             try db.execute(sql: "ALTER TABLE executions ADD COLUMN rollbackTarget TEXT")
         }
+        migrator.registerMigration("v13 push journal") { db in
+            // Exactly-once intake: each ref update of the push journal becomes one row here, and the
+            // executions it triggers name it, all in one transaction (SPEC §9).
+            try db.execute(sql: """
+                CREATE TABLE intake (
+                    entryId TEXT NOT NULL,              -- git-receive-pack's pid-starttime: one push
+                    ref TEXT NOT NULL,
+                    oldRevision TEXT NOT NULL,
+                    newRevision TEXT NOT NULL,
+                    pusher TEXT NOT NULL,
+                    done INTEGER NOT NULL DEFAULT 0,    -- post-receive said the refs moved
+                    status TEXT NOT NULL,               -- Pending, Recorded, Aborted
+                    lines TEXT,                         -- what the push printed about it, once recorded
+                    journaledAt REAL NOT NULL,
+                    decidedAt REAL,
+                    PRIMARY KEY (entryId, ref));
+                CREATE INDEX intake_pending ON intake(status, ref);
+                CREATE TABLE intakeState (
+                    name TEXT PRIMARY KEY,              -- journalOffset: bytes of the journal ingested
+                    value INTEGER NOT NULL);
+                """)
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN intakeEntry TEXT")
+        }
         return migrator
     }
 

@@ -1,0 +1,137 @@
+import Foundation
+import Git
+import GRDB
+import PipelineModel
+
+/// One ref update of the journal, as the store keeps it.
+struct IntakeRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
+    static let databaseTableName = "intake"
+    var entryId: String
+    var ref: String
+    var oldRevision: String
+    var newRevision: String
+    var pusher: String
+    var done: Bool
+    var status: String
+    var lines: String?
+    var journaledAt: Double
+    var decidedAt: Double?
+
+    static let pending = "Pending", recorded = "Recorded", aborted = "Aborted"
+
+    /// How executions name the entry that recorded them.
+    var key: String { entryId + " " + ref }
+}
+
+/// Exactly-once intake (SPEC §9): the push journal becomes recorded pushes. Each ref update is one
+/// row keyed by (entry id, ref); a row is recorded in the same transaction as the executions it
+/// triggers, so whoever ingests — the runner, the hook's slow way, both at once, again after a
+/// crash — records each update once.
+///
+/// An update is recorded when post-receive said it was done, or when the ref's history shows it
+/// happened: walking back from the ref's tip through the journal's updates of that ref (new → old)
+/// reaches it. That is how an update whose post-receive was killed is still found. An intent that
+/// is not on that walk once its git-receive-pack has ended never happened (refused, or lost a race):
+/// it is aborted.
+struct Intake {
+    let layout: StateLayout
+    let store: Store
+    let clock: any WallClock
+
+    struct Outcome {
+        /// Executions recorded by this call.
+        var executions = 0
+        /// Intents whose push is still under way: ingest again once it ends.
+        var undecided = 0
+        var problems: [String] = []
+    }
+
+    /// Reads what the journal has beyond the ingested offset and decides every pending update.
+    @discardableResult
+    func ingest() throws -> Outcome {
+        let journal = PushJournal(layout: layout)
+        let repository = try Repository(path: layout.gitDirectory)
+        let settings = try PipelineSettings(repository: repository)
+        let recorder = PushRecorder(repository: repository, repositoryName: layout.repositoryName, notesName: settings.notesName, clock: clock)
+        return try store.write { db in
+            var outcome = Outcome()
+            let offset = try Int64.fetchOne(db, sql: "SELECT value FROM intakeState WHERE name = 'journalOffset'") ?? 0
+            let read = journal.read(from: offset)
+            outcome.problems = read.problems
+            let now = clock.now()
+            for line in read.lines {
+                try db.execute(sql: """
+                    INSERT INTO intake (entryId, ref, oldRevision, newRevision, pusher, done, status, journaledAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (entryId, ref) DO UPDATE SET done = MAX(done, excluded.done)
+                    """, arguments: [line.entryId, line.ref, line.old, line.new, line.pusher, line.done, IntakeRecord.pending, now])
+            }
+            if read.end != offset {
+                try db.execute(sql: "INSERT OR REPLACE INTO intakeState (name, value) VALUES ('journalOffset', ?)", arguments: [read.end])
+            }
+            let pending = try IntakeRecord.fetchAll(db, sql: "SELECT * FROM intake WHERE status = ? ORDER BY rowid", arguments: [IntakeRecord.pending])
+            guard !pending.isEmpty else { return outcome }
+            var happened = Set(pending.filter(\.done).map(\.key))
+            for ref in Set(pending.filter { !$0.done }.map(\.ref)) {
+                happened.formUnion(try walk(db, ref: ref, tip: try repository.referenceTarget(ref)?.hex))
+            }
+            for row in pending {
+                if happened.contains(row.key) {
+                    guard let old = ObjectID(hex: row.oldRevision), let new = ObjectID(hex: row.newRevision) else { continue }
+                    let recorded = try recorder.record(db, [RefUpdate(old: old, new: new, ref: row.ref)], pusher: row.pusher, intakeEntry: row.key)
+                    try decide(db, row, as: IntakeRecord.recorded, lines: recorded.lines, time: now)
+                    outcome.executions += recorded.executions.count
+                } else if PushJournal.receivePackRunning(row.entryId) {
+                    outcome.undecided += 1
+                } else {
+                    try decide(db, row, as: IntakeRecord.aborted, lines: [], time: now)
+                }
+            }
+            return outcome
+        }
+    }
+
+    /// The updates of `ref` that its history shows happened: from the tip back through the journal
+    /// (each step the newest not-aborted update whose new revision is where we stand), until one
+    /// that was already recorded, or none leads further.
+    private func walk(_ db: Database, ref: String, tip: String?) throws -> Set<String> {
+        let rows = try IntakeRecord.fetchAll(db, sql: "SELECT * FROM intake WHERE ref = ? AND status != ? ORDER BY rowid",
+                                             arguments: [ref, IntakeRecord.aborted])
+        guard let first = rows.first else { return [] }
+        var at = tip ?? String(repeating: "0", count: first.oldRevision.count)
+        var found: Set<String> = [], used: Set<String> = []
+        while let step = rows.last(where: { $0.newRevision == at && !used.contains($0.key) }) {
+            used.insert(step.key)
+            if step.status == IntakeRecord.recorded { break }
+            found.insert(step.key)
+            at = step.oldRevision
+        }
+        return found
+    }
+
+    private func decide(_ db: Database, _ row: IntakeRecord, as status: String, lines: [String], time: Double) throws {
+        try db.execute(sql: "UPDATE intake SET status = ?, lines = ?, decidedAt = ? WHERE entryId = ? AND ref = ?",
+                       arguments: [status, lines.isEmpty ? nil : lines.joined(separator: "\n"), time, row.entryId, row.ref])
+    }
+
+    /// How many executions the push `entryId` recorded.
+    func executions(entryId: String) throws -> Int {
+        try store.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM executions WHERE intakeEntry >= ? AND intakeEntry < ?",
+                             arguments: [entryId + " ", entryId + "!"]) ?? 0
+        }
+    }
+
+    /// What the push `entryId` printed about its updates (for the hook's answer), in journal order.
+    func lines(entryId: String) throws -> [String] {
+        try store.read { db in
+            try IntakeRecord.fetchAll(db, sql: "SELECT * FROM intake WHERE entryId = ? ORDER BY rowid", arguments: [entryId])
+        }.flatMap { row -> [String] in
+            switch row.status {
+            case IntakeRecord.recorded: row.lines.map { $0.split(separator: "\n").map(String.init) } ?? []
+            case IntakeRecord.pending: ["\(shortRefName(row.ref)): journaled; the runner records it as soon as git has moved the ref"]
+            default: []
+            }
+        }
+    }
+}

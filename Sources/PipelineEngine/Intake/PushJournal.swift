@@ -1,0 +1,67 @@
+import Foundation
+import HookClient
+
+/// The push journal (`pipeline/push-journal`): what the hooks append, one line per ref update
+/// (HookWire.journalLine). Read here from an offset; only whole lines count (each hook writes its
+/// lines in one write, so a line is whole or absent).
+struct PushJournal {
+    struct Line: Equatable {
+        /// An intent (pre-receive, before git moves the refs) or done (post-receive, after).
+        var done: Bool
+        var entryId: String
+        var old: String
+        var new: String
+        var ref: String
+        var pusher: String
+    }
+
+    let path: String
+
+    init(layout: StateLayout) { path = layout.root + "/" + HookWire.journalName }
+
+    /// The journal's size: more than the ingested offset means there is something to read.
+    var size: Int64 {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
+    }
+
+    /// The whole lines after `offset`, and the offset after the last of them. A line that does not
+    /// parse is skipped with a message (never fatal: the rest of the journal still counts).
+    func read(from offset: Int64) -> (lines: [Line], end: Int64, problems: [String]) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return ([], offset, []) }
+        defer { try? handle.close() }
+        guard (try? handle.seek(toOffset: UInt64(offset))) != nil, let data = try? handle.readToEnd(), !data.isEmpty,
+              let lastNewline = data.lastIndex(of: 10) else { return ([], offset, []) }
+        var lines: [Line] = [], problems: [String] = []
+        for raw in data[data.startIndex...lastNewline].split(separator: 10) {
+            let text = String(decoding: raw, as: UTF8.self)
+            if let line = Self.parse(text) { lines.append(line) } else { problems.append("push journal: ignored a malformed line: \(text.prefix(200))") }
+        }
+        return (lines, offset + Int64(lastNewline - data.startIndex + 1), problems)
+    }
+
+    static func parse(_ text: String) -> Line? {
+        let parts = text.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count >= 5, parts[0] == HookWire.intentKind || parts[0] == HookWire.doneKind,
+              ObjectIDText.valid(parts[2]), ObjectIDText.valid(parts[3]), parts[4].hasPrefix("refs/") else { return nil }
+        return Line(done: parts[0] == HookWire.doneKind, entryId: String(parts[1]), old: String(parts[2]), new: String(parts[3]),
+                    ref: String(parts[4]), pusher: parts.count > 5 ? String(parts[5]) : "unknown")
+    }
+
+    /// True while the git-receive-pack of an entry (`pid-starttime`) still runs: its push may still
+    /// move refs. An entry without that form (an old shim's random id) counts as gone.
+    static func receivePackRunning(_ entryId: String) -> Bool {
+        let parts = entryId.split(separator: "-")
+        guard parts.count == 2, let pid = Int32(parts[0]),
+              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 && fields[19] == parts[1] && fields[0] != "Z"
+    }
+}
+
+/// Hex object ids (SHA-1 or SHA-256) as text.
+enum ObjectIDText {
+    static func valid(_ text: Substring) -> Bool {
+        (text.count == 40 || text.count == 64) && text.allSatisfy { $0.isHexDigit }
+    }
+}

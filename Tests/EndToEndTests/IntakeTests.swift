@@ -1,0 +1,174 @@
+import Foundation
+import XCTest
+
+/// Exactly-once intake (SPEC §9): every ref update git accepted becomes one recorded push, whatever
+/// dies when. Each test counts the updates the server really took and the executions recorded.
+final class IntakeTests: XCTestCase {
+    /// The executions recorded, by source revision (`history --json`).
+    func executionsByRevision(_ box: Sandbox) throws -> [String: Int] {
+        let json = try box.pipeline(["history", "--json", "--limit", "1000"]).stdout
+        let summaries = (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["pipelineExecutionSummaries"] as? [[String: Any]] ?? []
+        var counts: [String: Int] = [:]
+        for summary in summaries {
+            let revision = ((summary["sourceRevisions"] as? [[String: Any]])?.first?["revisionId"] as? String) ?? "?"
+            counts[revision, default: 0] += 1
+        }
+        return counts
+    }
+
+    func tip(_ box: Sandbox, _ ref: String = "refs/heads/main") throws -> String {
+        try box.git(["rev-parse", "--verify", "-q", ref], in: box.server, allowFailure: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Starts `git push` in the background.
+    func startPush(_ box: Sandbox, from folder: String, refspec: String = "HEAD:main") throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "push", "-q", "origin", refspec]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Pids of live processes whose command line contains `pattern`.
+    func processes(_ pattern: String) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let line = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            return line.contains(pattern) && !line.contains("pgrep") ? pid : nil
+        }
+    }
+
+    func testHookKilledAtRandomInstantsLosesNoPushAndRecordsNoneTwice() throws {
+        let box = try Sandbox()
+        try box.git(["config", "pipeline.runnerIdleSeconds", "0"], in: box.server)
+        try box.commit("base", files: [".pipeline.yml": Sandbox.quickPipeline()])
+        try box.push()
+        var generator = SystemRandomNumberGenerator()
+        var moved: [String] = [], kills = 0, targets: [String: Int] = [:]
+        let serverPattern = box.server
+        for round in 0..<24 {
+            let before = try tip(box)
+            let commit = try box.commit("round \(round)", files: ["n.txt": "\(round)\n"])
+            let push = try startPush(box, from: box.clone)
+            // A random one of the push's hook processes, at a random instant of its life: pre-receive
+            // (before the journal, or after), post-receive, or the slow way it hands over to.
+            // (" hook post-receive" is the slow way, `git-pipeline hook post-receive`; the hook binary is `git-pipeline-hook`.)
+            let target = ["pre-receive", "-hook post-receive", " hook post-receive"].randomElement(using: &generator)!
+            let deadline = Date().addingTimeInterval(10)
+            var killed = false
+            while push.isRunning && Date() < deadline && !killed {
+                let found = processes(target).filter { pid in
+                    (try? String(contentsOfFile: "/proc/\(pid)/environ", encoding: .utf8))?.contains(serverPattern) ?? false
+                }
+                if let pid = found.first {
+                    usleep(UInt32.random(in: 0...3_000, using: &generator))
+                    killed = kill(pid, SIGKILL) == 0
+                } else {
+                    usleep(200)
+                }
+            }
+            push.waitUntilExit()
+            if killed { kills += 1; targets[target, default: 0] += 1 }
+            // And the runner it may have started: no runner is up when the next push comes.
+            for pid in processes("runner --git-dir \(box.server)") { kill(pid, SIGKILL) }
+            let after = try tip(box)
+            if after != before {
+                XCTAssertEqual(after, commit)
+                moved.append(after)
+            } else {
+                // Refused (pre-receive killed): the next round's push carries this commit too.
+                XCTAssertNotEqual(push.terminationStatus, 0, "the ref did not move, yet the push said it did")
+            }
+        }
+        // The next runner catches up on whatever the dead hooks left in the journal.
+        try box.pipeline(["runner"])
+        let counts = try executionsByRevision(box)
+        print("intake: \(kills) kills (\(targets.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", "))), " +
+              "\(moved.count + 1) ref updates, \(counts.values.reduce(0, +)) executions")
+        XCTAssertGreaterThanOrEqual(kills, 20, "too few kills landed on a hook")
+        for revision in moved { XCTAssertEqual(counts[revision], 1, "ref update to \(revision.prefix(7)) recorded \(counts[revision] ?? 0) times") }
+        XCTAssertEqual(counts.values.reduce(0, +), moved.count + 1, "executions: \(counts)")
+    }
+
+    func testAStoppedRunnerAroundAPushRecordsItOnce() throws {
+        let box = try Sandbox()
+        try box.git(["config", "pipeline.runnerIdleSeconds", "60"], in: box.server)
+        let first = try box.commit("one", files: [".pipeline.yml": Sandbox.quickPipeline()])
+        try box.push()
+        _ = try box.waitForNote(first)
+        let runner = try XCTUnwrap(processes("runner --git-dir \(box.server)").first, "the first push starts a runner")
+        kill(runner, SIGSTOP)
+        let second = try box.commit("two")
+        let started = Date()
+        let push = try box.push()  // the hook waits for the stopped runner, then records the slow way
+        XCTAssertTrue(push.stderr.contains("server #2 queued"), push.stderr)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 5, "the hook should have waited for the runner")
+        kill(runner, SIGCONT)
+        _ = try box.waitForNote(second)
+        let third = try box.commit("three")
+        try box.push()
+        _ = try box.waitForNote(third)
+        XCTAssertEqual(try executionsByRevision(box), [first: 1, second: 1, third: 1])
+    }
+
+    func testThirtyConcurrentPushesWithNewLargeDefinitionsRecordEachOnce() throws {
+        let box = try Sandbox()
+        try box.commit("base", files: [".pipeline.yml": Sandbox.quickPipeline()])
+        try box.push()
+        let clients = (0..<30).map { box.root + "/client\($0)" }
+        var commits: [String] = []
+        for (index, folder) in clients.enumerated() {
+            try box.git(["clone", "-q", box.server, folder], in: box.root)
+            try box.git(["checkout", "-q", "-b", "b\(index)"], in: folder)
+            // A new definition each, large enough that parsing it takes the runner a while.
+            let stages = (0..<120).map { Fixture.stage("S\($0)", Fixture.commands("A", ["echo \(index) \($0)"])) }
+            let definition = "stages:\n" + ([Fixture.quickStage()] + stages).map { "  " + $0.replacingOccurrences(of: "\n", with: "\n  ") }.joined(separator: "\n")
+            try definition.write(toFile: folder + "/.pipeline.yml", atomically: true, encoding: .utf8)
+            try box.git(["add", "-A"], in: folder)
+            try box.git(["commit", "-q", "-m", "client \(index)"], in: folder)
+            commits.append(try box.git(["rev-parse", "HEAD"], in: folder).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let pushes = try clients.enumerated().map { index, folder in try startPush(box, from: folder, refspec: "b\(index)") }
+        for push in pushes { push.waitUntilExit() }
+        XCTAssertEqual(pushes.filter { $0.terminationStatus != 0 }.count, 0)
+        let deadline = Date().addingTimeInterval(120)
+        var counts: [String: Int] = [:]
+        while Date() < deadline {
+            counts = try executionsByRevision(box)
+            if commits.allSatisfy({ counts[$0] != nil }) { break }
+            usleep(200_000)
+        }
+        for commit in commits { XCTAssertEqual(counts[commit], 1, "\(commit.prefix(7)) recorded \(counts[commit] ?? 0) times") }
+        XCTAssertEqual(counts.values.reduce(0, +), 31)
+        for pid in processes("runner --git-dir \(box.server)") { kill(pid, SIGTERM) }
+    }
+
+    func testClientsCannotWriteOrDeleteTheNotesRefs() throws {
+        let box = try Sandbox()
+        let commit = try box.commit("one", files: [".pipeline.yml": Sandbox.quickPipeline()])
+        try box.push()
+        _ = try box.waitForNote(commit)
+        try box.git(["fetch", "-q", "origin", "refs/notes/*:refs/notes/*"])
+        let real = try box.git(["rev-parse", "refs/notes/ci"], in: box.server).stdout
+        try box.git(["notes", "--ref=ci", "add", "-f", "-m", "server #99 Succeeded", commit])
+        let forged = try box.git(["push", "origin", "refs/notes/ci"], allowFailure: true)
+        XCTAssertNotEqual(forged.status, 0)
+        XCTAssertTrue(forged.stderr.contains("refs/notes/ci holds the CI results and only the runner on the server writes it"), forged.stderr)
+        let deleted = try box.git(["push", "origin", ":refs/notes/ci-records"], allowFailure: true)
+        XCTAssertNotEqual(deleted.status, 0, "deleting the records ref must be refused")
+        // A custom notes ref is guarded the same way.
+        try box.git(["config", "pipeline.notesRef", "refs/notes/builds"], in: box.server)
+        try box.git(["notes", "--ref=builds", "add", "-f", "-m", "forged", commit])
+        XCTAssertNotEqual(try box.git(["push", "origin", "refs/notes/builds"], allowFailure: true).status, 0)
+        XCTAssertEqual(try box.git(["rev-parse", "refs/notes/ci"], in: box.server).stdout, real, "the server's notes did not change")
+        // Other pushes still go through.
+        let next = try box.commit("two")
+        XCTAssertEqual(try box.push().status, 0)
+        XCTAssertTrue(try box.waitForNote(next).hasPrefix("server #2"))
+    }
+}
