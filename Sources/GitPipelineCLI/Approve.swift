@@ -12,9 +12,9 @@ struct ApprovalOptions: ParsableArguments {
 
     func decide(approve: Bool) throws {
         let layout = try repository.installedLayout()
-        let user = Identity.current()
+        let user = try repository.actor(layout)
         print(try attempt(approve ? "approve" : "reject") {
-            try ApprovalDecision.decide(layout: layout, execution: execution, stage: stage, action: action, approve: approve, summary: summary, by: user)
+            try ApprovalDecision.decide(layout: layout, execution: execution, stage: stage, action: action, approve: approve, summary: summary, by: user, approvers: try repository.settings(layout).approvers)
         })
     }
 }

@@ -20,6 +20,9 @@ struct RepositoryOptions: ParsableArguments {
         return layout
     }
 
+    /// Who runs this command: the OS user, refined by the hosting layer's name where trusted.
+    func actor(_ layout: StateLayout) throws -> Actor { Identity.current(hostingUser: try settings(layout).hostingUser) }
+
     /// The repository's settings (`pipeline.*` in its git config).
     func settings(_ layout: StateLayout) throws -> PipelineSettings {
         try attempt("read the settings") { try PipelineSettings(repository: try Repository(path: layout.gitDirectory)) }

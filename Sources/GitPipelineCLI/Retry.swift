@@ -14,7 +14,7 @@ struct Retry: ParsableCommand {
     func run() throws {
         let layout = try repository.installedLayout()
         print(try attempt("retry \(execution)") {
-            try RetryExecution.retry(layout: layout, execution: execution, stage: stage, allActions: allActions)
+            try RetryExecution.retry(layout: layout, execution: execution, stage: stage, allActions: allActions, by: try repository.actor(layout))
         })
         try attempt("start the runner") { try Runner.startInBackground(layout) }
     }

@@ -15,7 +15,7 @@ struct Rollback: ParsableCommand {
 
     func run() throws {
         let layout = try repository.installedLayout()
-        let user = Identity.current()
+        let user = try repository.actor(layout)
         let execution = try attempt("rollback") {
             try StageRollback.rollback(layout: layout, pipeline: pipeline, stage: stage, to: to, startedBy: user)
         }

@@ -26,7 +26,7 @@ struct Start: ParsableCommand {
             let parts = variable.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             values[String(parts[0])] = String(parts[1])
         }
-        let user = Identity.current()
+        let user = try repository.actor(layout)
         let execution = try attempt("start") {
             try ManualStart.start(layout: layout, pipeline: pipeline, revision: revision, variables: values, startedBy: user)
         }

@@ -14,7 +14,7 @@ struct Stop: ParsableCommand {
 
     func run() throws {
         let layout = try repository.installedLayout()
-        let user = Identity.current()
+        let user = try repository.actor(layout)
         print(try attempt("stop \(execution)") {
             try StopExecution.stop(layout: layout, execution: execution, abandon: abandon, reason: reason, by: user)
         })

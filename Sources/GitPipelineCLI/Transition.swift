@@ -16,7 +16,7 @@ struct Transition: ParsableCommand {
 
     func run() throws {
         let layout = try repository.installedLayout()
-        let user = Identity.current()
+        let user = try repository.actor(layout)
         print(try attempt("transition \(change.rawValue)") {
             try Transitions.set(layout: layout, pipeline: pipeline, stage: stage, enabled: change == .enable, reason: reason, by: user)
         })

@@ -5,7 +5,7 @@ import GRDB
 /// same execution runs its failed stage again — failed actions only, or all — and goes on from there.
 public enum RetryExecution {
     public static func retry(layout: StateLayout, execution name: String, stage requested: String?, allActions: Bool,
-                             now: Double = Date().timeIntervalSince1970) throws -> String {
+                             by actor: Actor, now: Double = Date().timeIntervalSince1970) throws -> String {
         let store = try Store(path: layout.database)
         let execution = try store.findExecution(name)
         switch execution.status {
@@ -45,6 +45,9 @@ public enum RetryExecution {
                 current.retryMode = allActions ? "ALL_ACTIONS" : "FAILED_ACTIONS"
             }
             guard retried != nil else { throw OperationError(message: "\(execution.label) is no longer Failed; it cannot be retried") }
+            try Audit.record(db, "RetryStageExecution", actor: actor, executionId: execution.id,
+                             parameters: ["pipelineName": execution.pipeline, "pipelineExecutionId": execution.id, "stageName": failed.name,
+                                          "retryMode": allActions ? "ALL_ACTIONS" : "FAILED_ACTIONS"], time: now)
         }
         return "\(execution.label) retries stage \(failed.name) (\(allActions ? "all actions" : "failed actions"))"
     }

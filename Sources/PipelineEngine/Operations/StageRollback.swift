@@ -6,11 +6,16 @@ import PipelineModel
 /// one stage, with the artifacts and variables of an earlier execution that succeeded there.
 public enum StageRollback {
     /// `git pipeline rollback PIPELINE --stage S [--to EXEC]`.
-    public static func rollback(layout: StateLayout, pipeline: String, stage: String, to target: String?, startedBy: String,
+    public static func rollback(layout: StateLayout, pipeline: String, stage: String, to target: String?, startedBy actor: Actor,
                                 now: Double = Date().timeIntervalSince1970) throws -> ExecutionRecord {
         let store = try Store(path: layout.database)
-        return try create(store: store, pipeline: pipeline, stage: stage, target: target, trigger: "Rollback",
-                          detail: ["startedBy": startedBy], now: now)
+        let execution = try create(store: store, pipeline: pipeline, stage: stage, target: target, trigger: "Rollback",
+                                   detail: ["startedBy": actor.description], now: now)
+        try store.write { db in
+            try Audit.record(db, "RollbackStage", actor: actor, executionId: execution.id,
+                             parameters: ["pipelineName": pipeline, "stageName": stage, "targetPipelineExecutionId": execution.rollbackTarget ?? ""], time: now)
+        }
+        return execution
     }
 
     /// Records the ROLLBACK execution (the runner picks it up). Without `target`, the newest

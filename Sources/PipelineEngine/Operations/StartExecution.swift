@@ -8,7 +8,7 @@ import PipelineModel
 public enum ManualStart {
     /// Records the execution and returns it; the caller starts a runner.
     public static func start(layout: StateLayout, pipeline: String?, revision: String?, variables: [String: String],
-                             startedBy: String, now: Double = Date().timeIntervalSince1970) throws -> ExecutionRecord {
+                             startedBy actor: Actor, now: Double = Date().timeIntervalSince1970) throws -> ExecutionRecord {
         let repository = try Repository(path: layout.gitDirectory)
         let head = repository.headBranch() ?? "HEAD"
         let spec = revision ?? head
@@ -50,7 +50,7 @@ public enum ManualStart {
             throw OperationError(message: "pipeline \(declaration.name) has no variable `\(name)` (declared: \(declared.sorted().joined(separator: ", ")))",
                           isUsage: true)
         }
-        let detail: [String: String] = ["startedBy": startedBy, "revision": spec, "commit": commit.hex]
+        let detail: [String: String] = ["startedBy": actor.description, "revision": spec, "commit": commit.hex]
         let store = try Store(path: layout.database)
         return try store.write { db in
             let execution = ExecutionRecord(
@@ -61,6 +61,9 @@ public enum ManualStart {
                 createdAt: now, variables: variables.isEmpty ? nil : String(decoding: try JSONEncoder().encode(variables), as: UTF8.self))
             try execution.insert(db)
             try Events.record(db, Events.pipelineChange, execution: execution, status: ExecutionStatus.inProgress, time: now)
+            var parameters = ["name": declaration.name, "revision": spec]
+            for (name, value) in variables { parameters["variable." + name] = value }
+            try Audit.record(db, "StartPipelineExecution", actor: actor, executionId: execution.id, parameters: parameters, time: now)
             return execution
         }
     }

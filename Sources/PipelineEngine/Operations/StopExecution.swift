@@ -7,12 +7,12 @@ import GRDB
 /// mark them Abandoned. This only asks, through the store, and returns: the runner does the rest.
 public enum StopExecution {
     /// Asks for the stop and returns what happened, for the user.
-    public static func stop(layout: StateLayout, execution name: String, abandon: Bool, reason: String?, by user: String,
+    public static func stop(layout: StateLayout, execution name: String, abandon: Bool, reason: String?, by actor: Actor,
                             now: Double = Date().timeIntervalSince1970) throws -> String {
         let store = try Store(path: layout.database)
         let execution = try store.findExecution(name)
         guard !execution.isTerminal else { throw OperationError(message: "\(execution.label) already ended: \(execution.status.rawValue)") }
-        let summary = "stopped by \(user)" + (reason.map { ": \($0)" } ?? "")
+        let summary = "stopped by \(actor)" + (reason.map { ": \($0)" } ?? "")
         let (notStarted, running) = try store.write { db -> (Bool, Int) in
             // Not yet picked up by a runner: nothing runs, so it stops at once.
             let current = try ExecutionRecord.fetchOne(db, key: execution.id)
@@ -22,6 +22,9 @@ public enum StopExecution {
                 $0.stopMode = abandon ? "abandon" : "wait"
             }
             guard changed != nil else { throw OperationError(message: "\(execution.label) already ended: \(current?.status.rawValue ?? "gone")") }
+            var parameters = ["pipelineName": execution.pipeline, "pipelineExecutionId": execution.id, "abandon": abandon ? "true" : "false"]
+            if let reason { parameters["reason"] = reason }
+            try Audit.record(db, "StopPipelineExecution", actor: actor, executionId: execution.id, parameters: parameters, time: now)
             let running = try ActionRecord.filter(Column("executionId") == execution.id && Column("status") == ActionStatus.inProgress).fetchCount(db)
             return (notStarted, running)
         }

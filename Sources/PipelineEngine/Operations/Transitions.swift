@@ -4,7 +4,7 @@ import GRDB
 /// `git pipeline transition disable|enable PIPELINE --stage S` (CodePipeline's
 /// Disable/EnableStageTransition): no execution enters a disabled stage; they wait in front of it.
 public enum Transitions {
-    public static func set(layout: StateLayout, pipeline: String, stage: String, enabled: Bool, reason: String?, by user: String,
+    public static func set(layout: StateLayout, pipeline: String, stage: String, enabled: Bool, reason: String?, by actor: Actor,
                            now: Double = Date().timeIntervalSince1970) throws -> String {
         let store = try Store(path: layout.database)
         let stages = try Reports(layout: layout, store: store).stageNames(pipeline: pipeline)
@@ -16,8 +16,12 @@ public enum Transitions {
                 try db.execute(sql: "DELETE FROM transitions WHERE pipeline = ? AND stage = ?", arguments: [pipeline, stage])
             } else {
                 try db.execute(sql: "INSERT OR REPLACE INTO transitions (pipeline, stage, reason, changedBy, changedAt) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [pipeline, stage, reason, user, now])
+                               arguments: [pipeline, stage, reason, actor.description, now])
             }
+            var parameters = ["pipelineName": pipeline, "stageName": stage, "transitionType": "Inbound"]
+            if let reason { parameters["reason"] = reason }
+            try Audit.record(db, enabled ? "EnableStageTransition" : "DisableStageTransition", actor: actor, executionId: nil,
+                             parameters: parameters, time: now)
         }
         return enabled ? "\(pipeline): executions enter \(stage) again" : "\(pipeline): no execution enters \(stage) until `transition enable`"
     }

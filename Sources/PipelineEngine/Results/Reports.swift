@@ -213,6 +213,14 @@ public struct Reports: Sendable {
     public func eventText(_ event: EventRecord) -> String {
         let detail = (try? JSONDecoder().decode(JSONValue.self, from: Data(event.detail.utf8))) ?? .null
         let number = (try? store.execution(id: event.executionId))?.map { " #\($0.number)" } ?? ""
+        if event.detailType == Audit.detailType {
+            let parameters = detail["requestParameters"]
+            var text = "\(isoTime(event.time))  \(parameters?["pipelineName"]?.string ?? "?")\(number)  \(detail["eventName"]?.string ?? "?")" +
+                " by \(detail["userIdentity"]?["userName"]?.string ?? "?")"
+            if let stage = parameters?["stageName"]?.string { text += "  \(stage)" + (parameters?["actionName"]?.string.map { "/\($0)" } ?? "") }
+            if let error = detail["errorMessage"]?.string { text += "  REFUSED: \(error)" }
+            return text
+        }
         var text = "\(isoTime(event.time))  \(detail["pipeline"]?.string ?? "?")\(number)"
         if let stage = detail["stage"]?.string { text += "  \(stage)" }
         if let action = detail["action"]?.string { text += "/\(action)" }

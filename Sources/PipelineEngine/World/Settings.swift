@@ -11,6 +11,11 @@ public struct PipelineSettings: Sendable {
     /// `pipeline.notify`: a shell command that receives each approval request (CodePipeline's
     /// approval notification JSON) on stdin, as an SNS topic would.
     public var notifyCommand: String?
+    /// `pipeline.hostingUser`: the account a git hosting layer (gitolite, an ssh forced command)
+    /// runs pushes as; only for it are GL_USER and its kin believed (World/Identity.swift).
+    public var hostingUser: String?
+    /// `pipeline.approvers`: who may decide Manual approvals that name no `approvers` of their own.
+    public var approvers: [String] = []
 
     public init() {}
 
@@ -21,6 +26,10 @@ public struct PipelineSettings: Sendable {
         if let value = try repository.configString("pipeline.runnerIdleSeconds"), let seconds = Double(value) { runnerIdleSeconds = seconds }
         if let value = try repository.configString("pipeline.killGraceSeconds"), let seconds = Double(value) { killGraceSeconds = seconds }
         if let value = try repository.configString("pipeline.notify"), !value.isEmpty { notifyCommand = value }
+        if let value = try repository.configString("pipeline.hostingUser"), !value.isEmpty { hostingUser = value }
+        if let value = try repository.configString("pipeline.approvers") {
+            approvers = value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+        }
     }
 
     /// The notes ref as `git log --notes=NAME` names it: the one place this name is derived.

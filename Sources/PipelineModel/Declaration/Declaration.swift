@@ -67,6 +67,8 @@ public struct Action: Sendable, Codable, Equatable {
     public var namespace: String?
     public var timeoutInMinutes: Int
     public var location: SourceLocation?
+    /// Who may decide a Manual approval: user names and `@group`s (nil: anyone, or `pipeline.approvers`).
+    public var approvers: [String]? = nil
 }
 
 /// An artifact an action produces: `files` globs relative to its workspace (nil: the whole workspace).

@@ -31,7 +31,7 @@ public struct DefinitionParser: YAMLReading {
     static let stageKeys = ["name", "actions", "onFailure"]
     static let awsOnlyStageKeys = ["blockers", "beforeEntry", "onSuccess"]
     static let actionKeys = ["name", "category", "provider", "runOrder", "configuration", "commands", "outputVariables",
-                             "inputArtifacts", "outputArtifacts", "namespace", "timeoutInMinutes", "actionTypeId"]
+                             "inputArtifacts", "outputArtifacts", "namespace", "timeoutInMinutes", "actionTypeId", "approvers"]
     static let awsOnlyActionKeys = ["region", "roleArn", "owner", "version"]
 
     public let file: String
@@ -300,9 +300,18 @@ public struct DefinitionParser: YAMLReading {
         }
         if category == .source && outputs.isEmpty { outputs = [OutputArtifact(name: "SourceArtifact", files: nil)] }
         let namespace = f["namespace"].flatMap { string($0.value, "namespace") }
+        var approvers: [String]?
+        if let node = f["approvers"]?.value {
+            approvers = list(node, "approvers").compactMap { string($0, "an approver") }
+            if category != .approval {
+                error(node, "approvers is for Approval actions only", fix: "remove it, or make the action category: Approval")
+            } else if approvers?.isEmpty == true {
+                error(node, "approvers is empty: nobody could decide this approval", fix: "name users or @groups, or remove approvers to let anyone decide")
+            }
+        }
         return Action(name: actionName, category: category, provider: provider, runOrder: runOrder, configuration: configuration,
                       commands: commands, outputVariables: outputVariables, inputArtifacts: inputs, outputArtifacts: outputs,
-                      namespace: namespace, timeoutInMinutes: timeout, location: location(node))
+                      namespace: namespace, timeoutInMinutes: timeout, location: location(node), approvers: approvers)
     }
 
     mutating func artifactName(_ node: Node) -> String? {
