@@ -10,3 +10,6 @@ static inline int cgit2_set_mwindow_size(size_t bytes) {
 static inline int cgit2_set_cache_max_size(ssize_t bytes) {
     return git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, bytes);
 }
+static inline int cgit2_set_owner_validation(int enabled) {
+    return git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, enabled);
+}

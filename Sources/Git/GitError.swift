@@ -31,6 +31,11 @@ func check(_ code: Int32, operation: @autoclosure () -> String) throws -> Int32 
 /// libgit2 wants one global initialisation per process; Swift's lazy globals run it exactly once.
 private let libgit2Initialised: Bool = {
     git_libgit2_init()
+    // A shared repository is owned by whoever created it, and every pusher's hook opens it. git's
+    // ownership check (safe.directory) guards against running config-driven commands in someone
+    // else's repository; libgit2 runs none for us (no hooks, no fsmonitor), and git itself has
+    // already accepted the repository when it runs our hooks.
+    _ = cgit2_set_owner_validation(0)
     return true
 }()
 

@@ -25,6 +25,7 @@ struct Hook: ParsableCommand {
         do {
             let path = absolute(ProcessInfo.processInfo.environment["GIT_DIR"] ?? FileManager.default.currentDirectoryPath)
             let layout = StateLayout(gitDirectory: try Repository(path: path).gitDirectory)
+            SharedRepository.apply(gitDirectory: layout.gitDirectory)
             guard layout.isInstalled else {
                 print("git-pipeline: not installed in this repository (run `git pipeline install`); nothing recorded")
                 return

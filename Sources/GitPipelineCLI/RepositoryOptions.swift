@@ -33,7 +33,10 @@ struct RepositoryOptions: ParsableArguments {
 func findGitDirectory(_ path: String?) throws -> String {
     let start = path ?? ProcessInfo.processInfo.environment["GIT_DIR"] ?? FileManager.default.currentDirectoryPath
     do {
-        return try Repository.discover(from: absolute(start)).gitDirectory
+        let gitDirectory = try Repository.discover(from: absolute(start)).gitDirectory
+        // Before anything is written: a shared repository's files keep its group's access.
+        SharedRepository.apply(gitDirectory: gitDirectory)
+        return gitDirectory
     } catch {
         throw CommandError.failed("\(start) is not in a git repository; run this in a repository or pass --git-dir PATH")
     }

@@ -79,7 +79,7 @@ public enum HookClient {
         let gitDirectory = absolutePath(environmentValue("GIT_DIR") ?? ".")
         let updates = HookWire.refUpdates(input)
         if hook == "pre-receive" {
-            let notesRef = configValue(gitDirectory, "notesref")
+            let notesRef = configValue(gitDirectory, "notesref", section: "pipeline")
             let refused = updates.filter { HookWire.isProtected($0.ref, notesRef: notesRef) }
             if !refused.isEmpty {
                 for update in refused {
@@ -89,10 +89,12 @@ public enum HookClient {
                 exit(1)
             }
         }
+        // A shared repository: what we create (the journal, if install did not) keeps the group's access.
+        if let mask = sharedUmask(configValue(gitDirectory, "sharedrepository", section: "core")) { umask(mask) }
         let id = pushIdentifier(receivePack)
         if access(gitDirectory + "/pipeline", F_OK) == 0 && !updates.isEmpty {
             let kind = hook == "pre-receive" ? HookWire.intentKind : HookWire.doneKind
-            let who = pusher(hostingUser: configValue(gitDirectory, "hostinguser"))
+            let who = pusher(hostingUser: configValue(gitDirectory, "hostinguser", section: "pipeline"))
             if !appendJournal(gitDirectory, updates.map { HookWire.journalLine(kind: kind, id: id, update: $0, pusher: who) }.joined()) {
                 print("git-pipeline: error: cannot append to \(gitDirectory)/pipeline/\(HookWire.journalName): \(String(cString: strerror(errno))) — " +
                       "this push is not recorded; run `git pipeline doctor` on the server")
@@ -159,9 +161,23 @@ public enum HookClient {
         return system
     }
 
-    /// A `pipeline.KEY` (lowercase) from the repository's own config file, read without git: the
+    /// The umask for a `core.sharedRepository` value (the engine's SharedRepository reads it alike).
+    static func sharedUmask(_ value: String?) -> mode_t? {
+        guard let value = value?.lowercased() else { return nil }
+        let mode: mode_t
+        switch value {
+        case "group", "true", "yes", "on", "1": mode = 0o660
+        case "all", "world", "everybody", "2": mode = 0o664
+        default:
+            guard let octal = mode_t(value, radix: 8), octal & 0o600 == 0o600, octal <= 0o777 else { return nil }
+            mode = octal
+        }
+        return 0o777 & ~(mode | ((mode & 0o444) >> 2))
+    }
+
+    /// A `SECTION.KEY` (lowercase) from the repository's own config file, read without git: the
     /// few keys the hook needs live there (install and `git config` in the repository write them).
-    static func configValue(_ gitDirectory: String, _ wanted: String) -> String? {
+    static func configValue(_ gitDirectory: String, _ wanted: String, section wantedSection: String) -> String? {
         let fd = open(gitDirectory + "/config", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -172,7 +188,7 @@ public enum HookClient {
                 section = String(line.dropFirst().prefix { $0 != "]" && $0 != " " && $0 != "\"" }).lowercased()
                 continue
             }
-            guard section == "pipeline", let equals = line.firstIndex(of: "=") else { continue }
+            guard section == wantedSection, let equals = line.firstIndex(of: "=") else { continue }
             let key = line[..<equals].filter { $0 != " " && $0 != "\t" }.lowercased()
             guard key == wanted else { continue }
             let value = line[line.index(after: equals)...].drop { $0 == " " || $0 == "\t" }

@@ -146,8 +146,10 @@ struct ZipReader {
             guard FileManager.default.createFile(atPath: target, contents: Data(bytes)) else {
                 throw ZipError(path: path, message: "\(entry.path): cannot write \(target)")
             }
-            let mode = entry.mode.map { $0 & 0o777 } ?? 0o644
-            chmod(target, mode_t(mode == 0 ? 0o644 : mode))
+            // As git checks out: executable or not, the rest as the umask says (a shared
+            // repository's group keeps write access to workspaces).
+            let executable = (entry.mode ?? 0) & 0o111 != 0
+            chmod(target, (executable ? 0o777 : 0o666) & ~currentUmask)
         }
         for (target, destination) in links {
             if symlink(destination, target) != 0 {
@@ -164,4 +166,11 @@ struct ZipReader {
         if parts.contains("..") { throw ZipError(path: zip, message: "entry `\(name)` would escape the workspace (`..`); refused") }
         return parts.filter { $0 != "." }.joined(separator: "/")
     }
+}
+
+/// The process's umask (read by setting and restoring it; nothing else sets it concurrently).
+var currentUmask: mode_t {
+    let mask = umask(0)
+    umask(mask)
+    return mask
 }

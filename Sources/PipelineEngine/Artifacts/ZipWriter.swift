@@ -18,7 +18,7 @@ final class HashingFileOutput {
 
     init(path: String) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)  // the umask decides (shared repositories)
         guard fd >= 0 else { throw ZipError(path: path, message: "cannot create: \(String(cString: strerror(errno)))") }
         buffer.reserveCapacity(1 << 20)
     }

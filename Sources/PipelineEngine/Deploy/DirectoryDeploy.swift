@@ -35,7 +35,7 @@ struct DirectoryDeploy: ActionProvider {
         let ledger = DeployLedger(store: context.store)
         try FileManager.default.createDirectory(atPath: target + "/releases", withIntermediateDirectories: true)
         // One deployment at a time per target, whatever the execution mode.
-        let lock = open(target + "/.deploy.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let lock = open(target + "/.deploy.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o666)
         defer { if lock >= 0 { close(lock) } }
         context.log("[CodeDeploy] waiting for other deployments to \(target) to end")
         while lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) != 0 { try await Task.sleep(nanoseconds: 200_000_000) }

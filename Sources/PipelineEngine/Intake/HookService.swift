@@ -92,7 +92,8 @@ enum UnixSocket {
             close(fd)
             return nil
         }
-        chmod(path, 0o600)
+        // The owner's, or in a shared repository the group's: every pusher's hook connects.
+        chmod(path, currentUmask & 0o020 == 0 ? 0o660 : 0o600)
         return fd
     }
 

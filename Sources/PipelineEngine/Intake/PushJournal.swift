@@ -15,9 +15,10 @@ struct PushJournal {
         var pusher: String
     }
 
+    static let name = HookWire.journalName
     let path: String
 
-    init(layout: StateLayout) { path = layout.root + "/" + HookWire.journalName }
+    init(layout: StateLayout) { path = layout.root + "/" + Self.name }
 
     /// The journal's size: more than the ingested offset means there is something to read.
     var size: Int64 {

@@ -68,9 +68,23 @@ public struct Installer {
         }
 
         let layout = StateLayout(gitDirectory: repository.gitDirectory)
-        try layout.create()
+        let shared = SharedRepository.of(repository)
+        if let shared { umask(shared.umask) }
+        try layout.create(shared: shared)
         _ = try Store(path: layout.database)
-        done.append("state in \(layout.root) (mode 0700, SQLite in WAL mode)")
+        if let shared, let group = SharedRepository.group(of: repository.gitDirectory) {
+            // State made before the repository was shared (or by another user's umask) joins it.
+            let failed = shared.adopt(layout.root, group: group)
+            let name = getgrgid(group).map { String(cString: $0.pointee.gr_name) } ?? "\(group)"
+            done.append("state in \(layout.root) (shared with group \(name): folders \(String(shared.stateDirectoryMode, radix: 8)), " +
+                        "files \(String(shared.stateFileMode, radix: 8)); SQLite in WAL mode)")
+            if !failed.isEmpty {
+                done.append("could not give \(failed.count) file\(failed.count == 1 ? "" : "s") to group \(name) (e.g. \(failed[0])); run as their owner or root: " +
+                            "chgrp -R \(name) \(layout.root) && chmod -R g+rwX \(layout.root)")
+            }
+        } else {
+            done.append("state in \(layout.root) (mode 0700, SQLite in WAL mode)")
+        }
         let settings = try PipelineSettings(repository: repository)
         if try repository.configString("pipeline.notesRef") == nil { try repository.setConfig("pipeline.notesRef", settings.notesRef) }
         if try repository.configString("notes.displayRef") == nil { try repository.setConfig("notes.displayRef", settings.notesRef) }
@@ -102,6 +116,42 @@ public struct Installer {
             done.append("kept the history in \(layout.root) (use --purge to remove it)")
         }
         return done
+    }
+
+    /// What the user running doctor cannot write, though a pusher must: each with the path, who
+    /// owns it, and the command that fixes it.
+    func permissionProblems(layout: StateLayout, repository: Repository, shared: SharedRepository?) -> [String] {
+        let user = Identity.systemUser()
+        var paths = [layout.root, layout.database, layout.database + "-wal", layout.database + "-shm", layout.root + "/" + PushJournal.name,
+                     layout.runnerLock, layout.root + "/changes", layout.logs, layout.artifacts, layout.artifacts + "/sha256", layout.work]
+        if shared != nil { paths.append(repository.gitDirectory + "/objects") }
+        var problems: [String] = []
+        for path in paths {
+            var info = stat()
+            guard stat(path, &info) == 0 else { continue }
+            let folder = (info.st_mode & S_IFMT) == S_IFDIR
+            guard access(path, R_OK | W_OK | (folder ? X_OK : 0)) != 0 else { continue }
+            let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "\(info.st_uid)"
+            let group = getgrgid(info.st_gid).map { String(cString: $0.pointee.gr_name) } ?? "\(info.st_gid)"
+            let repositoryGroup = SharedRepository.group(of: repository.gitDirectory).flatMap { getgrgid($0) }.map { String(cString: $0.pointee.gr_name) } ?? group
+            let fix = shared == nil
+                ? "run git-pipeline as \(owner) (or a service for everyone), or share the repository: git config core.sharedRepository group && git pipeline install"
+                : "as \(owner) or root: chgrp -R \(repositoryGroup) \(path) && chmod -R g+rwX \(path)" + (folder ? " && find \(path) -type d -exec chmod g+s {} +" : "")
+            problems.append("\(path) is not writable by \(user) (owner \(owner), group \(group), mode \(String(info.st_mode & 0o7777, radix: 8))) — \(fix)")
+        }
+        // A folder of objects its group cannot write fails the next push of anyone else in it.
+        if shared != nil {
+            let objects = repository.gitDirectory + "/objects"
+            let closed = ((try? FileManager.default.contentsOfDirectory(atPath: objects)) ?? []).filter { name in
+                var info = stat()
+                return stat(objects + "/" + name, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR && info.st_mode & 0o070 != 0o070
+            }
+            if let first = closed.first {
+                problems.append("\(closed.count) folder\(closed.count == 1 ? "" : "s") of \(objects) (e.g. \(first)) are not group-writable: the next push of another user " +
+                                "that writes there fails — as their owner or root: chmod -R g+rwX \(objects) && find \(objects) -type d -exec chmod g+s {} +")
+            }
+        }
+        return problems
     }
 
     /// Checks an installation; each finding says what is wrong and how to fix it.
@@ -138,7 +188,16 @@ public struct Installer {
             problems.append("no state folder \(layout.root) — run `git pipeline install`")
             return (ok, problems)
         }
-        if info.st_mode & 0o077 != 0 { problems.append("\(layout.root) is readable by others — chmod 700 it") } else { ok.append("state folder \(layout.root) is private (0700)") }
+        let shared = SharedRepository.of(repository)
+        if info.st_mode & 0o007 != 0 {
+            problems.append("\(layout.root) is open to every user of the machine — chmod o-rwx \(layout.root)")
+        } else if shared == nil && info.st_mode & 0o070 != 0 {
+            problems.append("\(layout.root) is open to its group but the repository is not shared — chmod 700 \(layout.root), or share it: " +
+                            "git config core.sharedRepository group && git pipeline install")
+        } else {
+            ok.append("state folder \(layout.root) is \(shared == nil ? "private (0700)" : "the repository group's")")
+        }
+        problems += permissionProblems(layout: layout, repository: repository, shared: shared)
         do {
             let store = try Store(path: layout.database)
             let check = try store.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }

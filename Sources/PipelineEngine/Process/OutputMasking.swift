@@ -10,7 +10,7 @@ public final class OutputPump: Sendable {
         let values = mask.sorted { $0.count > $1.count }.map { Array($0.utf8) }
         let done = self.done
         Thread.detachNewThread {
-            let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o666)
             var pending: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
             func flush(_ bytes: [UInt8]) {

@@ -53,7 +53,8 @@ enum Spawn {
             if let outputDescriptor {
                 posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 1)
             } else {
-                posix_spawn_file_actions_addopen(&actions, 1, logPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+                // 0666 under the umask: in a shared repository the log is the group's too.
+                posix_spawn_file_actions_addopen(&actions, 1, logPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o666)
             }
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
 

@@ -8,7 +8,8 @@ final class RunnerLock: Sendable {
 
     init(path: String) {
         self.path = path
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // 0666 under the umask: in a shared repository every pusher's runner must be able to take it.
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o666)
     }
 
     deinit { if descriptor >= 0 { close(descriptor) } }
@@ -20,7 +21,8 @@ final class RunnerLock: Sendable {
 
     /// True when a runner holds the lock at `path` (checked without waiting).
     static func isHeld(_ path: String) -> Bool {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // Read-only is enough to ask: flock works on any open descriptor.
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         if flock(fd, LOCK_EX | LOCK_NB) == 0 {

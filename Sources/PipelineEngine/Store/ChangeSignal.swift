@@ -14,7 +14,7 @@ public struct ChangeSignal: Sendable {
     /// Tells every watcher that the store changed. Best effort: a watcher that misses it (the file
     /// could not be touched) still wakes at its own deadline.
     public func post() {
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o666)  // under the umask: shared with the group when the repository is
         guard fd >= 0 else { return }
         // Setting the times to now raises IN_ATTRIB; nothing is written.
         _ = futimens(fd, nil)
@@ -27,7 +27,7 @@ public struct ChangeSignal: Sendable {
 
         /// nil when inotify is unavailable (callers then wake at their deadline only).
         public init?(_ signal: ChangeSignal) {
-            let fd = open(signal.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+            let fd = open(signal.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o666)
             if fd >= 0 { close(fd) }
             let watch = inotify_init1(Int32(IN_CLOEXEC))
             guard watch >= 0 else { return nil }

@@ -6,7 +6,12 @@ import Foundation
 public struct SecretStore: Sendable {
     public let path: String
 
-    public init(layout: StateLayout) { path = layout.root + "/secrets.json" }
+    let gitDirectory: String
+
+    public init(layout: StateLayout) {
+        path = layout.root + "/secrets.json"
+        gitDirectory = layout.gitDirectory
+    }
 
     public func all() throws -> [String: String] {
         guard let data = FileManager.default.contents(atPath: path) else { return [:] }
@@ -36,10 +41,12 @@ public struct SecretStore: Sendable {
     private func save(_ secrets: [String: String]) throws {
         let data = try JSONSerialization.data(withJSONObject: secrets, options: [.sortedKeys, .prettyPrinted])
         let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
+        // Private to the owner; in a shared repository, to the group, whose runners read it.
+        let mode = SharedRepository.apply(gitDirectory: gitDirectory)?.stateFileMode ?? 0o600
+        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: mode]) else {
             throw OperationError(message: "cannot write \(temporary)")
         }
-        chmod(temporary, 0o600)
+        chmod(temporary, mode)
         guard rename(temporary, path) == 0 else { throw OperationError(message: "cannot replace \(path): \(String(cString: strerror(errno)))") }
     }
 

@@ -19,13 +19,24 @@ public struct StateLayout: Sendable {
     /// The repository's name, as CodePipeline's RepositoryName: the folder without `.git`.
     public var repositoryName: String { DefinitionFiles.repositoryName(gitDirectory: gitDirectory) }
 
-    /// Creates the folders (state root 0700: logs and workspaces may hold secrets).
-    public func create() throws {
+    /// Creates the folders. The state root is 0700 (logs and workspaces may hold secrets); in a
+    /// shared repository it belongs to the repository's group, 2770, so every pusher's hook and
+    /// runner may write in it, and the folders below inherit the group.
+    public func create(shared: SharedRepository? = nil) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        chmod(root, 0o700)
+        if let shared, let group = SharedRepository.group(of: gitDirectory) {
+            chown(root, uid_t.max, group)
+            chmod(root, shared.stateDirectoryMode)
+        } else {
+            chmod(root, 0o700)
+        }
         for folder in [artifacts, artifacts + "/sha256", artifacts + "/trees", artifacts + "/tmp", logs, work] {
             try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
+        // Made here, not by the first hook, so that it has the shared mode (hooks run with the
+        // pusher's umask).
+        let journal = open(root + "/" + PushJournal.name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o666)
+        if journal >= 0 { close(journal) }
     }
 }

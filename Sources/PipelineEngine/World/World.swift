@@ -56,7 +56,7 @@ public struct LocalFileSystem: FileSystem {
 
     /// Appends a line; a log that cannot be opened loses the line, never the action.
     public func append(_ path: String, _ text: String) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o666)  // the umask decides (shared repositories)
         guard fd >= 0 else { return }
         defer { close(fd) }
         let bytes = Array(text.utf8)
