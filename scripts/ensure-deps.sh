@@ -10,6 +10,8 @@ command -v git >/dev/null 2>&1 || missing="$missing git"
 command -v python3 >/dev/null 2>&1 || missing="$missing python3"
 # The buildspec end-to-end test builds a Python project with pytest (JUnit XML), as users do.
 python3 -c "import pytest" 2>/dev/null || missing="$missing python3-pytest"
+# The service tests check the shipped unit with systemd-analyze (systemd is not PID 1 here).
+command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing:$missing"
