@@ -30,6 +30,13 @@ struct Hook: ParsableCommand {
                 print("git-pipeline: not installed in this repository (run `git pipeline install`); nothing recorded")
                 return
             }
+            if let problem = layout.accessProblem {
+                print("git-pipeline: this push is NOT recorded now: \(problem). It is in the push journal if the hook could append " +
+                      "to it; a runner of the repository's owner records it when it starts. To let every pusher record: " +
+                      "git config core.sharedRepository group && git pipeline install, or run the runner as a service; " +
+                      "`git pipeline doctor` says more")
+                return
+            }
             let result = PushHandler(layout: layout, store: try Store(path: layout.database)).handle(entryId: push)
             lines = result.lines
             if result.needsRunner { try Runner.startInBackground(layout) }

@@ -13,6 +13,8 @@ struct ExecutionRunner: Sendable {
     let scheduler: StageScheduler
     let doorbell: Doorbell
     let world: World
+    /// The runner's log (runner.log).
+    let log: @Sendable (String) -> Void
 
     private func now() -> Double { world.clock.now() }
 
@@ -20,10 +22,43 @@ struct ExecutionRunner: Sendable {
         do {
             try await runStages()
         } catch {
-            // Anything unexpected (disk full, a corrupt store) still ends the execution, with the reason.
-            try? finish(.failed, summary: "git-pipeline internal error: \(error)")
+            // Anything unexpected (disk full, a corrupt store) still ends the execution, with the
+            // reason. When even that cannot be written (the disk is full), it is tried again until
+            // it can: nothing stays InProgress, and the runner is not idle meanwhile.
+            let summary = "git-pipeline internal error: \(error)" + DiskSpace.remark(layout.root)
+            await retrying("record that \(executionId) failed (\(summary))") { try finishAfterError(summary) }
         }
-        try? notes.update(executionId: executionId)
+        await retrying("write the note of \(executionId)", attempts: 12) { try notes.update(executionId: executionId) }
+    }
+
+    /// Runs `body` until it succeeds (every 5 s, at most `attempts` times), saying once in the
+    /// runner's log why it waits.
+    private func retrying(_ what: String, attempts: Int = .max, _ body: () throws -> Void) async {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do { return try body() } catch {
+                if attempt == 1 { log("cannot \(what): \(error)\(DiskSpace.remark(layout.root)); trying again every 5 s") }
+                if attempt >= attempts { return log("gave up: cannot \(what): \(error)") }
+                try? await Task.sleep(nanoseconds: 5_000_000_000)
+            }
+        }
+    }
+
+    /// Fails the execution and whatever of it still runs in the store, in one write.
+    private func finishAfterError(_ summary: String) throws {
+        try store.write { db in
+            let time = now()
+            guard let execution = try ExecutionRecord.fetchOne(db, key: executionId), !execution.isTerminal else { return }
+            for action in try ActionRecord.filter(Column("executionId") == executionId && Column("status") == ActionStatus.inProgress.rawValue).fetchAll(db) {
+                try StatusChanges.action(db, action, execution: execution, to: .failed, time: time) { $0.errorMessage = summary }
+            }
+            try StatusChanges.endRunningStages(db, execution: execution, as: .failed, time: time)
+            try StatusChanges.execution(db, executionId, to: .failed, time: time) {
+                $0.startedAt = $0.startedAt ?? time
+                $0.statusSummary = summary
+            }
+        }
     }
 
     /// How a stage ended, for the execution.
@@ -230,6 +265,8 @@ struct ExecutionRunner: Sendable {
             outcome = .failure("\(error)")
         }
         if !outcome.succeeded {
+            // A full disk is the likeliest reason for what failed then: say so, with the path.
+            outcome.errorMessage = (outcome.errorMessage ?? "failed") + DiskSpace.remark(layout.root)
             log.log("[git-pipeline] action \(declared.name) failed: " + (outcome.failedCommand.map { "command `\($0)` — " } ?? "") + (outcome.errorMessage ?? ""))
         }
         let end = now()

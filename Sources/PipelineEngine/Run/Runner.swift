@@ -168,9 +168,11 @@ public final class Runner: Sendable {
             active.withLock { _ = $0.insert(execution.id) }
             log("starting \(execution.label) (\(execution.id)) for \(execution.ref)@\(execution.sourceRevision.prefix(7))")
             let runner = ExecutionRunner(executionId: execution.id, layout: layout, settings: settings, store: store, notes: notes,
-                                         scheduler: scheduler, doorbell: doorbell, world: world)
+                                         scheduler: scheduler, doorbell: doorbell, world: world, log: log)
+            let housekeeping = Housekeeping(layout: layout, store: store, settings: settings, log: log)
             Task.detached { [self] in
                 await runner.run()
+                housekeeping.afterExecution(execution.id)
                 active.withLock { _ = $0.remove(execution.id) }
                 log("finished \(execution.label)")
                 // The next execution of its pipeline may be waiting for it.

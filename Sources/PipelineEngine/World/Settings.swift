@@ -16,6 +16,10 @@ public struct PipelineSettings: Sendable {
     public var hostingUser: String?
     /// `pipeline.approvers`: who may decide Manual approvals that name no `approvers` of their own.
     public var approvers: [String] = []
+    /// `pipeline.keepWorkspaces`: whose workspaces stay once executions end (Run/Housekeeping.swift).
+    var keepWorkspaces = Housekeeping.KeepWorkspaces.lastFailed
+    /// `pipeline.retainExecutions`: how many executions of a pipeline keep their logs and artifacts.
+    public var retainExecutions = 500
 
     public init() {}
 
@@ -27,6 +31,8 @@ public struct PipelineSettings: Sendable {
         if let value = try repository.configString("pipeline.killGraceSeconds"), let seconds = Double(value) { killGraceSeconds = seconds }
         if let value = try repository.configString("pipeline.notify"), !value.isEmpty { notifyCommand = value }
         if let value = try repository.configString("pipeline.hostingUser"), !value.isEmpty { hostingUser = value }
+        keepWorkspaces = Housekeeping.KeepWorkspaces(try repository.configString("pipeline.keepWorkspaces"))
+        if let value = try repository.configString("pipeline.retainExecutions"), let count = Int(value), count > 0 { retainExecutions = count }
         if let value = try repository.configString("pipeline.approvers") {
             approvers = value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
         }

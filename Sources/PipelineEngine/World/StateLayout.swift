@@ -14,7 +14,24 @@ public struct StateLayout: Sendable {
     public var work: String { root + "/work" }
     public var runnerLock: String { root + "/runner.lock" }
 
-    public var isInstalled: Bool { FileManager.default.fileExists(atPath: database) }
+    /// True when the state folder is there, whether or not this user may look inside it.
+    public var isInstalled: Bool {
+        var info = stat()
+        return stat(root, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Why this user cannot use the store, or nil when they can (a pusher of a repository whose
+    /// state is someone else's).
+    public var accessProblem: String? {
+        for path in [root, database] where access(path, R_OK | W_OK) != 0 {
+            var info = stat()
+            _ = stat(path, &info)
+            let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "\(info.st_uid)"
+            return "\(Identity.systemUser()) cannot write \(path) (\(String(cString: strerror(errno))); owner \(owner), mode " +
+                String(info.st_mode & 0o7777, radix: 8) + ")"
+        }
+        return nil
+    }
 
     /// The repository's name, as CodePipeline's RepositoryName: the folder without `.git`.
     public var repositoryName: String { DefinitionFiles.repositoryName(gitDirectory: gitDirectory) }
