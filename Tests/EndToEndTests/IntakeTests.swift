@@ -95,6 +95,54 @@ final class IntakeTests: XCTestCase {
         XCTAssertEqual(counts.values.reduce(0, +), moved.count + 1, "executions: \(counts)")
     }
 
+    func testARunnerKilledWhileItAnswersTheHookLosesNoPush() throws {
+        let box = try Sandbox()
+        try box.git(["config", "pipeline.runnerIdleSeconds", "60"], in: box.server)
+        let base = try box.commit("base", files: [".pipeline.yml": Sandbox.quickPipeline()])
+        try box.push()
+        _ = try box.waitForNote(base)
+        var generator = SystemRandomNumberGenerator()
+        var moved: [String] = [base], kills = 0
+        for round in 0..<20 {
+            // A runner is up to answer this push (the last one may have died in the last round).
+            if processes("runner --git-dir \(box.server)").isEmpty {
+                let runner = Process()
+                runner.executableURL = URL(fileURLWithPath: Sandbox.binary)
+                runner.arguments = ["runner", "--git-dir", box.server]
+                runner.standardError = FileHandle.nullDevice
+                try runner.run()
+                let up = Date().addingTimeInterval(10)
+                while !FileManager.default.fileExists(atPath: box.server + "/pipeline/hook.sock") && Date() < up { usleep(10_000) }
+            }
+            let commit = try box.commit("round \(round)")
+            let push = try startPush(box, from: box.clone)
+            // Once post-receive runs, the runner is answering it (or about to): kill the runner then.
+            let deadline = Date().addingTimeInterval(10)
+            var killed = false
+            while push.isRunning && Date() < deadline && !killed {
+                if !processes("-hook post-receive").isEmpty, let runner = processes("runner --git-dir \(box.server)").first {
+                    usleep(UInt32.random(in: 0...2_000, using: &generator))
+                    killed = kill(runner, SIGKILL) == 0
+                } else {
+                    usleep(200)
+                }
+            }
+            push.waitUntilExit()
+            if killed { kills += 1 }
+            XCTAssertEqual(push.terminationStatus, 0, "a dying runner must not fail the push")
+            if try tip(box) == commit { moved.append(commit) }
+        }
+        // The last runner goes; a new one catches up on the journal and idles out at once.
+        for pid in processes("runner --git-dir \(box.server)") { kill(pid, SIGKILL) }
+        try box.git(["config", "pipeline.runnerIdleSeconds", "1"], in: box.server)
+        try box.pipeline(["runner"])
+        let counts = try executionsByRevision(box)
+        print("intake: runner killed \(kills) times while answering; \(moved.count) ref updates, \(counts.values.reduce(0, +)) executions")
+        XCTAssertGreaterThanOrEqual(kills, 15)
+        for revision in moved { XCTAssertEqual(counts[revision], 1, "\(revision.prefix(7)) recorded \(counts[revision] ?? 0) times") }
+        XCTAssertEqual(counts.values.reduce(0, +), moved.count)
+    }
+
     func testAStoppedRunnerAroundAPushRecordsItOnce() throws {
         let box = try Sandbox()
         try box.git(["config", "pipeline.runnerIdleSeconds", "60"], in: box.server)
