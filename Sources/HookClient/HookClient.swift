@@ -45,6 +45,20 @@ public enum HookWire {
         return "\(kind) \(id) \(update.old) \(update.new) \(update.ref) \(name)\n"
     }
 
+    /// The file mode of a `core.sharedRepository` value, as git reads it (setup.c): nil when the
+    /// repository is not shared. The hook and the engine's SharedRepository both read it here.
+    public static func sharedFileMode(_ value: String?) -> mode_t? {
+        guard let value = value?.lowercased(), !value.isEmpty else { return nil }
+        switch value {
+        case "umask", "false", "no", "off", "0": return nil
+        case "group", "true", "yes", "on", "1": return 0o660
+        case "all", "world", "everybody", "2": return 0o664
+        default:
+            guard let octal = mode_t(value, radix: 8), octal & 0o600 == 0o600, octal <= 0o777 else { return nil }
+            return octal
+        }
+    }
+
     /// The notes refs only the runner writes: `refs/notes/ci`, its records, and whatever
     /// `pipeline.notesRef` names (with its records).
     public static func isProtected(_ ref: String, notesRef: String?) -> Bool {
@@ -161,18 +175,9 @@ public enum HookClient {
         return system
     }
 
-    /// The umask for a `core.sharedRepository` value (the engine's SharedRepository reads it alike).
+    /// The umask for a `core.sharedRepository` value.
     static func sharedUmask(_ value: String?) -> mode_t? {
-        guard let value = value?.lowercased() else { return nil }
-        let mode: mode_t
-        switch value {
-        case "group", "true", "yes", "on", "1": mode = 0o660
-        case "all", "world", "everybody", "2": mode = 0o664
-        default:
-            guard let octal = mode_t(value, radix: 8), octal & 0o600 == 0o600, octal <= 0o777 else { return nil }
-            mode = octal
-        }
-        return 0o777 & ~(mode | ((mode & 0o444) >> 2))
+        HookWire.sharedFileMode(value).map { 0o777 & ~($0 | (($0 & 0o444) >> 2)) }
     }
 
     /// A `SECTION.KEY` (lowercase) from the repository's own config file, read without git: the

@@ -43,6 +43,20 @@ final class IntakeTests: XCTestCase {
         }
     }
 
+    /// While `push` runs, waits for `target` to name a process, then SIGKILLs it a random 0–3 ms
+    /// later. True when a kill landed.
+    func killDuring(_ push: Process, using generator: inout SystemRandomNumberGenerator, _ target: () -> pid_t?) -> Bool {
+        let deadline = Date().addingTimeInterval(10)
+        while push.isRunning && Date() < deadline {
+            if let pid = target() {
+                usleep(UInt32.random(in: 0...3_000, using: &generator))
+                return kill(pid, SIGKILL) == 0
+            }
+            usleep(200)
+        }
+        return false
+    }
+
     func testHookKilledAtRandomInstantsLosesNoPushAndRecordsNoneTwice() throws {
         let box = try Sandbox()
         try box.git(["config", "pipeline.runnerIdleSeconds", "0"], in: box.server)
@@ -59,17 +73,9 @@ final class IntakeTests: XCTestCase {
             // (before the journal, or after), post-receive, or the slow way it hands over to.
             // (" hook post-receive" is the slow way, `git-pipeline hook post-receive`; the hook binary is `git-pipeline-hook`.)
             let target = ["pre-receive", "-hook post-receive", " hook post-receive"].randomElement(using: &generator)!
-            let deadline = Date().addingTimeInterval(10)
-            var killed = false
-            while push.isRunning && Date() < deadline && !killed {
-                let found = processes(target).filter { pid in
+            let killed = killDuring(push, using: &generator) {
+                processes(target).first { pid in
                     (try? String(contentsOfFile: "/proc/\(pid)/environ", encoding: .utf8))?.contains(serverPattern) ?? false
-                }
-                if let pid = found.first {
-                    usleep(UInt32.random(in: 0...3_000, using: &generator))
-                    killed = kill(pid, SIGKILL) == 0
-                } else {
-                    usleep(200)
                 }
             }
             push.waitUntilExit()
@@ -105,27 +111,12 @@ final class IntakeTests: XCTestCase {
         var moved: [String] = [base], kills = 0
         for round in 0..<20 {
             // A runner is up to answer this push (the last one may have died in the last round).
-            if processes("runner --git-dir \(box.server)").isEmpty {
-                let runner = Process()
-                runner.executableURL = URL(fileURLWithPath: Sandbox.binary)
-                runner.arguments = ["runner", "--git-dir", box.server]
-                runner.standardError = FileHandle.nullDevice
-                try runner.run()
-                let up = Date().addingTimeInterval(10)
-                while !FileManager.default.fileExists(atPath: box.server + "/pipeline/hook.sock") && Date() < up { usleep(10_000) }
-            }
+            if processes("runner --git-dir \(box.server)").isEmpty { _ = try box.startRunner(foreground: false) }
             let commit = try box.commit("round \(round)")
             let push = try startPush(box, from: box.clone)
             // Once post-receive runs, the runner is answering it (or about to): kill the runner then.
-            let deadline = Date().addingTimeInterval(10)
-            var killed = false
-            while push.isRunning && Date() < deadline && !killed {
-                if !processes("-hook post-receive").isEmpty, let runner = processes("runner --git-dir \(box.server)").first {
-                    usleep(UInt32.random(in: 0...2_000, using: &generator))
-                    killed = kill(runner, SIGKILL) == 0
-                } else {
-                    usleep(200)
-                }
+            let killed = killDuring(push, using: &generator) {
+                processes("-hook post-receive").isEmpty ? nil : processes("runner --git-dir \(box.server)").first
             }
             push.waitUntilExit()
             if killed { kills += 1 }

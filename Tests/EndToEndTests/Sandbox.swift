@@ -202,3 +202,20 @@ struct SandboxError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
 }
+
+extension Sandbox {
+    /// Starts `git pipeline runner` (`--foreground`: a service's, never idle) in the background and
+    /// waits until it listens for hooks. The caller stops it.
+    func startRunner(foreground: Bool) throws -> Process {
+        let socket = server + "/pipeline/hook.sock"
+        unlink(socket)  // a killed runner's: the new one's is what we wait for
+        let runner = Process()
+        runner.executableURL = URL(fileURLWithPath: Self.binary)
+        runner.arguments = ["runner"] + (foreground ? ["--foreground"] : []) + ["--git-dir", server]
+        runner.standardError = FileHandle.nullDevice
+        try runner.run()
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: socket) && Date() < deadline { usleep(10_000) }
+        return runner
+    }
+}

@@ -40,11 +40,7 @@ final class ServiceTests: XCTestCase {
         try box.run("pkill", ["-KILL", "-f", "runner --git-dir \(box.server)"])
         XCTAssertTrue(ProcessSupervisor.isRunning(child), "the action outlives its killed runner")
         // The service starts; nobody pushes.
-        let runner = Process()
-        runner.executableURL = URL(fileURLWithPath: Sandbox.binary)
-        runner.arguments = ["runner", "--foreground", "--git-dir", box.server]
-        runner.standardError = FileHandle.nullDevice
-        try runner.run()
+        let runner = try box.startRunner(foreground: true)
         defer { runner.terminate(); runner.waitUntilExit() }
         let summaries = try box.waitForExecutions(1, timeout: 30)
         XCTAssertEqual(summaries.first?["status"] as? String, "Failed")

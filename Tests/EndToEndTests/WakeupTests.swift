@@ -6,20 +6,9 @@ import XCTest
 /// store's change signal and its own executions wake it. Work recorded by another process
 /// (`start`, `stop --abandon`) must reach it all the same.
 final class WakeupTests: XCTestCase {
-    func foregroundRunner(_ box: Sandbox) throws -> Process {
-        let runner = Process()
-        runner.executableURL = URL(fileURLWithPath: Sandbox.binary)
-        runner.arguments = ["runner", "--foreground", "--git-dir", box.server]
-        runner.standardError = FileHandle.nullDevice
-        try runner.run()
-        let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: box.server + "/pipeline/hook.sock") && Date() < deadline { usleep(20_000) }
-        return runner
-    }
-
     func testAnIdleServiceRunnerWakesForWorkThatAnotherProcessRecorded() throws {
         let box = try Sandbox()
-        let runner = try foregroundRunner(box)
+        let runner = try box.startRunner(foreground: true)
         defer { runner.terminate(); runner.waitUntilExit() }
         let pidFile = box.root + "/child.pid"
         try box.commit("one", files: [".pipeline.yml": Fixture.pipeline(stages: Fixture.quickStage("sleep 120 & echo $! > '\(pidFile)'; wait"))])

@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import HookClient
 
 /// `core.sharedRepository`, honoured in everything git-pipeline writes (SPEC §9): git objects and
 /// refs (the notes), and the state folder with every file in it, so that any user who may push can
@@ -21,15 +22,7 @@ public struct SharedRepository: Sendable, Equatable {
 
     /// git's reading of the value (setup.c): nil when the repository is not shared.
     public static func parse(_ value: String?) -> SharedRepository? {
-        guard let value = value?.trimmingCharacters(in: .whitespaces).lowercased(), !value.isEmpty else { return nil }
-        switch value {
-        case "umask", "false", "no", "off", "0": return nil
-        case "group", "true", "yes", "on", "1": return SharedRepository(fileMode: 0o660)
-        case "all", "world", "everybody", "2": return SharedRepository(fileMode: 0o664)
-        default:
-            guard let mode = mode_t(value, radix: 8), mode & 0o600 == 0o600, mode <= 0o777 else { return nil }
-            return SharedRepository(fileMode: mode)
-        }
+        HookWire.sharedFileMode(value?.trimmingCharacters(in: .whitespaces)).map { SharedRepository(fileMode: $0) }
     }
 
     /// The repository's setting, from its git config.
