@@ -187,6 +187,30 @@ final class IntakeTests: XCTestCase {
         for pid in processes("runner --git-dir \(box.server)") { kill(pid, SIGTERM) }
     }
 
+    func testAnExistingPreReceiveHookStillDecidesAndARefusedPushRecordsNothing() throws {
+        let box = try Sandbox(install: false)
+        try "#!/bin/sh\nwhile read old new ref; do case $ref in refs/heads/blocked) echo 'old hook: no pushes to blocked'; exit 1;; esac; done\n"
+            .write(toFile: box.server + "/hooks/pre-receive", atomically: true, encoding: .utf8)
+        chmod(box.server + "/hooks/pre-receive", 0o755)
+        let installed = try box.run(Sandbox.binary, ["install", box.server]).stdout
+        XCTAssertTrue(installed.contains("kept the existing pre-receive hook"), installed)
+        try box.git(["config", "pipeline.runnerIdleSeconds", "1"], in: box.server)
+        let commit = try box.commit("one", files: [".pipeline.yml": Sandbox.quickPipeline()])
+        XCTAssertTrue(try box.push().stderr.contains("server #1 queued"))
+        _ = try box.waitForNote(commit)
+        // The old hook refuses: nothing moves, nothing runs (the journal's intent is dropped).
+        let blocked = try box.git(["push", "origin", "HEAD:refs/heads/blocked"], allowFailure: true)
+        XCTAssertNotEqual(blocked.status, 0)
+        XCTAssertTrue(blocked.stderr.contains("old hook: no pushes to blocked"), blocked.stderr)
+        try box.pipeline(["runner"])
+        XCTAssertEqual(try executionsByRevision(box), [commit: 1])
+        // Our guard of the notes refs still holds before the old hook is asked.
+        try box.git(["notes", "--ref=ci", "add", "-f", "-m", "forged", commit])
+        XCTAssertNotEqual(try box.git(["push", "origin", "refs/notes/ci"], allowFailure: true).status, 0)
+        try box.run(Sandbox.binary, ["uninstall", box.server])
+        XCTAssertTrue(try String(contentsOfFile: box.server + "/hooks/pre-receive", encoding: .utf8).contains("old hook: no pushes"))
+    }
+
     func testClientsCannotWriteOrDeleteTheNotesRefs() throws {
         let box = try Sandbox()
         let commit = try box.commit("one", files: [".pipeline.yml": Sandbox.quickPipeline()])

@@ -142,4 +142,30 @@ final class SharedRepositoryTests: XCTestCase {
                       doctor.stdout.contains("chgrp -R \(Self.group)"), doctor.stdout)
         chmod(server + "/pipeline/state.sqlite", 0o660)
     }
+
+    func testAPushThatCannotBeRecordedSaysSoAndInstallMendsIt() throws {
+        guard getuid() == 0 else { print("SharedRepositoryTests: skipped: useradd and runuser need root"); return }
+        sandbox = try Sandbox(install: false)
+        // Installed by alice before the repository was shared: the state is hers alone (0700).
+        try run(as: Self.alice, ["git", "init", "-q", "--bare", "-b", "main", server], in: root + "/srv")
+        try run(as: Self.alice, [Sandbox.binary, "install", server])
+        try run(as: Self.alice, ["git", "--git-dir", server, "config", "pipeline.runnerIdleSeconds", "1"])
+        // Then shared by hand, but for the state folder.
+        try run(as: Self.alice, ["git", "--git-dir", server, "config", "core.sharedRepository", "group"])
+        try run(as: Self.alice, ["/bin/sh", "-c", "cd \"$0\" && find . -path ./pipeline -prune -o -exec chmod g+rwX {} + && find . -path ./pipeline -prune -o -type d -exec chmod g+s {} +", server])
+        for user in [Self.alice, Self.bob] { try run(as: user, ["git", "clone", "-q", server, root + "/" + user + "/clone"]) }
+        let one = try commitAndPush(as: Self.bob, "one", files: [".pipeline.yml": Sandbox.quickPipeline()])
+        XCTAssertEqual(one.push.status, 0, "a push is never blocked by us: \(one.push.stderr)")
+        XCTAssertTrue(one.push.stderr.contains("this push is not recorded") && one.push.stderr.contains("Permission denied"), one.push.stderr)
+        XCTAssertFalse(one.push.stderr.contains("not installed"), one.push.stderr)
+        let doctor = try run(as: Self.bob, [Sandbox.binary, "doctor", "--git-dir", server], allowFailure: true)
+        XCTAssertEqual(doctor.status, 1)
+        XCTAssertTrue(doctor.stdout.contains("\(server)/pipeline is not writable by \(Self.bob)"), doctor.stdout)
+        // install again, now that the repository is shared: the state joins the group.
+        XCTAssertTrue(try run(as: Self.alice, [Sandbox.binary, "install", server]).stdout.contains("shared with group \(Self.group)"))
+        let two = try commitAndPush(as: Self.bob, "two")
+        XCTAssertTrue(two.push.stderr.contains("app #1 queued"), two.push.stderr)
+        _ = try waitForNote(two.commit, "app #1 Succeeded")
+        XCTAssertEqual(try run(as: Self.bob, [Sandbox.binary, "doctor", "--git-dir", server], allowFailure: true).status, 0)
+    }
 }

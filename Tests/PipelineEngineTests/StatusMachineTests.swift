@@ -60,3 +60,25 @@ final class StatusMachineTests: XCTestCase {
         XCTAssertEqual(ActionStatus(rawValue: "Abandoned"), .abandoned)
     }
 }
+
+/// core.sharedRepository as git reads it, and the modes that follow.
+final class SharedRepositoryTests: XCTestCase {
+    func testValuesAndModes() {
+        XCTAssertNil(SharedRepository.parse(nil))
+        XCTAssertNil(SharedRepository.parse("false"))
+        XCTAssertNil(SharedRepository.parse("umask"))
+        let group = SharedRepository.parse("group")
+        XCTAssertEqual(group?.fileMode, 0o660)
+        XCTAssertEqual(group?.umask, 0o007)
+        XCTAssertEqual(group?.stateDirectoryMode, 0o2770)
+        XCTAssertEqual(SharedRepository.parse("true"), group)
+        let all = SharedRepository.parse("all")
+        XCTAssertEqual(all?.umask, 0o002)
+        XCTAssertEqual(all?.stateDirectoryMode, 0o2770, "the state folder is never world-readable")
+        XCTAssertEqual(all?.stateFileMode, 0o660)
+        let octal = SharedRepository.parse("0640")
+        XCTAssertEqual(octal?.umask, 0o027)
+        XCTAssertEqual(octal?.stateDirectoryMode, 0o2750)
+        XCTAssertNil(SharedRepository.parse("0440"), "git refuses a mode without owner read-write")
+    }
+}
