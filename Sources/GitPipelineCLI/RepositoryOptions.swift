@@ -49,6 +49,6 @@ func absolute(_ path: String) -> String {
 /// `--wait`: blocks until the execution ends; exit 3 unless it succeeded (SPEC §8).
 func waitForEnd(of execution: ExecutionRecord, layout: StateLayout) throws {
     let ended = try attempt("wait for \(execution.label)") { try Watching.waitForEnd(layout: layout, executionId: execution.id) }
-    print("\(ended.label) \(ended.status)" + (ended.statusSummary.map { ": \($0)" } ?? ""))
+    print("\(ended.label) \(ended.status)" + (ended.statusSummary.map { ": \(Sanitized.text($0))" } ?? ""))
     if ended.status != .succeeded { throw CommandError.executionDidNotSucceed }
 }

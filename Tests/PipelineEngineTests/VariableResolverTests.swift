@@ -45,7 +45,8 @@ final class VariableResolverTests: XCTestCase {
         let resolver = VariableResolver(execution: execution(), declaration: declaration,
                                         actions: [compile(.succeeded, outputs: #"{"TAG":"v1.2"}"#)])
         let ship = try resolver.resolve(try XCTUnwrap(declaration.stages.first { $0.name == "Deploy" }?.actions.first))
-        XCTAssertEqual(ship.commands, ["echo v1.2 to staging by e-1"])
+        // In a command line each value is one quoted word (the shell prints the same).
+        XCTAssertEqual(ship.commands, ["echo 'v1.2' to 'staging' by 'e-1'"])
     }
 
     func testStartVariablesOverrideDefaults() throws {
@@ -70,5 +71,39 @@ final class VariableResolverTests: XCTestCase {
             XCTAssertTrue(text.contains("#{variables.B}") && text.contains("#{Other.C}"), text)
         }
         XCTAssertEqual(try resolver.resolve("unclosed #{variables.A"), "unclosed #{variables.A")
+    }
+}
+
+/// Values in shell command lines are one word of data, wherever the reference stands.
+final class ShellQuotingTests: XCTestCase {
+    let hostile = ["x'; touch /tmp/gp-pwned-unit; echo '", "a\"b$(touch /tmp/gp-pwned-unit)`touch /tmp/gp-pwned-unit`\\", "line one\nline two", "$HOME *", ""]
+
+    func bash(_ command: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["--noprofile", "--norc", "-c", command]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func testEveryValueIsPrintedAsItIsAndNothingRuns() throws {
+        unlink("/tmp/gp-pwned-unit")
+        for value in hostile {
+            let resolver = VariableResolver(values: ["SourceVariables.CommitMessage": value])
+            for template in ["printf '%s|' #{SourceVariables.CommitMessage}", "printf '%s|' \"[#{SourceVariables.CommitMessage}]\"",
+                             "printf '%s|' '[#{SourceVariables.CommitMessage}]'"] {
+                let command = try resolver.resolve(template, shell: true)
+                let printed = try bash(command)
+                let expected = template.contains("[") ? "[\(value)]|" : "\(value)|"
+                XCTAssertEqual(printed, expected, "\(template) with \(value.debugDescription) ran as: \(command)")
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/gp-pwned-unit"), "a value ran as code")
+        // Outside shell lines, values are plain text.
+        XCTAssertEqual(try VariableResolver(values: ["variables.A": "it's"]).resolve("#{variables.A}"), "it's")
     }
 }

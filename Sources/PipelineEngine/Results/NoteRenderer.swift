@@ -31,11 +31,11 @@ public enum NoteRenderer {
                 if let seconds = action.durationSeconds { text += " " + duration(seconds, precise: true) }
                 if action.status == "Failed" { text += " failed" }
                 if action.status == "InProgress" { text += " running" }
-                if let summary = action.summary, !summary.isEmpty, action.status != "Failed" { text += "  " + summary }
+                if let summary = action.summary, !summary.isEmpty, action.status != "Failed" { text += "  " + Sanitized.text(summary) }
                 parts.append(text)
                 if action.status == "Failed" || action.status == "Abandoned" {
-                    let reason = action.failedCommand.map { "command `\($0)` failed" + (action.errorMessage.map { " (\($0))" } ?? "") }
-                        ?? action.errorMessage ?? "failed"
+                    let reason = Sanitized.text(action.failedCommand.map { "command `\($0)` failed" + (action.errorMessage.map { " (\($0))" } ?? "") }
+                        ?? action.errorMessage ?? "failed")
                     details.append("    \(action.name): \(reason)")
                     details.append("    log: git pipeline logs \(r.pipeline)#\(r.number) --action \(action.name)")
                 }
@@ -44,7 +44,7 @@ public enum NoteRenderer {
         }
         lines += details
         if let artifact = r.sourceArtifact { lines.append("  SourceArtifact sha256:\(artifact)") }
-        if let summary = r.statusSummary, r.definitionError == nil { lines.append("  \(summary)") }
+        if let summary = r.statusSummary, r.definitionError == nil { lines.append("  \(Sanitized.text(summary))") }
         return lines.joined(separator: "\n") + "\n"
     }
 

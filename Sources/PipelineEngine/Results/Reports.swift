@@ -171,7 +171,7 @@ public struct Reports: Sendable {
                 out += "   waiting: " + inbound.map { "#\($0.pipelineExecutionNumber)" }.joined(separator: ", ") + "\n"
             }
             if let transition = stage.inboundTransitionState, !transition.enabled {
-                out += "   ✕ transition disabled" + (transition.disabledReason.map { ": \($0)" } ?? "") + "\n"
+                out += "   ✕ transition disabled" + (transition.disabledReason.map { ": \(Sanitized.text($0))" } ?? "") + "\n"
             } else if index > 0 {
                 out += "   │\n   ▼\n"
             }
@@ -181,7 +181,7 @@ public struct Reports: Sendable {
             out += "┌─" + title + String(repeating: "─", count: max(1, width - title.count - status.count - 6)) + " " + status + " ─┐\n"
             for action in stage.actionStates {
                 var line = "  " + action.actionName.padding(toLength: 18, withPad: " ", startingAt: 0) + (action.latestExecution?.status ?? "—")
-                if let error = action.latestExecution?.errorDetails?.message { line += "  " + error }
+                if let error = action.latestExecution?.errorDetails?.message { line += "  " + Sanitized.text(error) }
                 if line.count > width - 2 { line = String(line.prefix(width - 3)) + "…" }
                 out += "│" + line.padding(toLength: width - 2, withPad: " ", startingAt: 0) + "│\n"
             }
@@ -218,7 +218,7 @@ public struct Reports: Sendable {
             var text = "\(isoTime(event.time))  \(parameters?["pipelineName"]?.string ?? "?")\(number)  \(detail["eventName"]?.string ?? "?")" +
                 " by \(detail["userIdentity"]?["userName"]?.string ?? "?")"
             if let stage = parameters?["stageName"]?.string { text += "  \(stage)" + (parameters?["actionName"]?.string.map { "/\($0)" } ?? "") }
-            if let error = detail["errorMessage"]?.string { text += "  REFUSED: \(error)" }
+            if let error = detail["errorMessage"]?.string { text += "  REFUSED: \(Sanitized.text(error))" }
             return text
         }
         var text = "\(isoTime(event.time))  \(detail["pipeline"]?.string ?? "?")\(number)"

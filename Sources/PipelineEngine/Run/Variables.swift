@@ -47,13 +47,19 @@ struct VariableResolver {
     }
 
     /// `text` with every `#{ns.Name}` replaced; throws naming every reference it cannot resolve.
-    func resolve(_ text: String) throws -> String {
+    /// `shell`: the text is a shell command line, and each value goes in as one word of data —
+    /// quoted for where it stands (bare, inside '…' or inside "…"), whatever bytes it holds, so a
+    /// commit message or a branch name is never run as code (SPEC §9).
+    func resolve(_ text: String, shell: Bool = false) throws -> String {
         guard text.contains("#{") else { return text }
         var out = ""
         var unresolved: [String] = []
         var rest = text[...]
+        var quoting = ShellQuoting()
         while let open = rest.range(of: "#{") {
-            out += rest[..<open.lowerBound]
+            let before = rest[..<open.lowerBound]
+            quoting.read(before)
+            out += before
             guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
                 out += rest[open.lowerBound...]
                 rest = rest[rest.endIndex...]
@@ -61,11 +67,12 @@ struct VariableResolver {
             }
             let name = String(rest[open.upperBound..<close])
             if name.contains("."), let value = values[name] {
-                out += value
+                out += shell ? quoting.quote(value) : value
             } else if name.contains(".") {
                 unresolved.append(name)
             } else {
                 out += rest[open.lowerBound...close]  // not a reference (no namespace): left as written
+                quoting.read(rest[open.lowerBound...close])
             }
             rest = rest[rest.index(after: close)...]
         }
@@ -78,15 +85,60 @@ struct VariableResolver {
     func resolve(_ action: Action) throws -> Action {
         var resolved = action
         var missing: [String] = []
-        func attempt(_ text: String) -> String {
-            do { return try resolve(text) } catch let error as Unresolved {
+        func attempt(_ text: String, shell: Bool) -> String {
+            do { return try resolve(text, shell: shell) } catch let error as Unresolved {
                 missing += error.references
                 return text
             } catch { return text }
         }
-        resolved.commands = action.commands.map(attempt)
-        resolved.configuration = action.configuration.mapValues(attempt)
+        resolved.commands = action.commands.map { attempt($0, shell: true) }
+        // The configuration's command lines (Invoke's Command, an approval's NotificationCommand)
+        // are shell too; everything else is plain text.
+        for (key, value) in action.configuration {
+            resolved.configuration[key] = attempt(value, shell: Self.shellKeys.contains(key))
+        }
         if !missing.isEmpty { throw Unresolved(references: missing) }
         return resolved
+    }
+}
+
+extension VariableResolver {
+    static let shellKeys: Set<String> = ["Command", "NotificationCommand"]
+}
+
+/// Where a shell command line stands after the text read so far: bare, inside '…', or inside "…".
+struct ShellQuoting {
+    enum State { case bare, single, double }
+    private(set) var state = State.bare
+    private var escaped = false
+
+    mutating func read(_ text: Substring) {
+        for character in text {
+            if escaped { escaped = false; continue }
+            switch (state, character) {
+            case (.bare, "\\"), (.double, "\\"): escaped = true
+            case (.bare, "'"): state = .single
+            case (.single, "'"): state = .bare
+            case (.bare, "\""): state = .double
+            case (.double, "\""): state = .bare
+            default: break
+            }
+        }
+    }
+
+    /// `value` as one word of data here.
+    func quote(_ value: String) -> String {
+        switch state {
+        case .bare: return shellQuote(value)
+        // Close the quote, put the word in, reopen it.
+        case .single: return "'" + shellQuote(value) + "'"
+        case .double:
+            var out = ""
+            for character in value {
+                if "\\\"$`".contains(character) { out.append("\\") }
+                out.append(character)
+            }
+            return out
+        }
     }
 }

@@ -278,9 +278,16 @@ public final class Store: Sendable {
             }
             throw StoreError.notFound("no execution \(pipeline)#\(number)")
         }
-        let matches = try read { try ExecutionRecord.filter(Column("id").like("\(name.lowercased())%")).limit(2).fetchAll($0) }
+        // A prefix of a UUID, matched literally: no LIKE, so `%`, `_` or an empty name match nothing.
+        let prefix = name.lowercased()
+        guard !prefix.isEmpty, prefix.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
+            throw StoreError.notFound("no execution matches `\(Sanitized.text(name))` (use PIPELINE#N, a UUID, or a unique prefix of one)")
+        }
+        let matches = try read {
+            try ExecutionRecord.fetchAll($0, sql: "SELECT * FROM executions WHERE substr(id, 1, ?) = ? LIMIT 2", arguments: [prefix.count, prefix])
+        }
         if matches.count == 1 { return matches[0] }
-        if matches.isEmpty { throw StoreError.notFound("no execution matches `\(name)` (use PIPELINE#N, a UUID, or a unique prefix of one)") }
+        if matches.isEmpty { throw StoreError.notFound("no execution matches `\(Sanitized.text(name))` (use PIPELINE#N, a UUID, or a unique prefix of one)") }
         throw StoreError.notFound("`\(name)` matches several executions; give more of the UUID")
     }
 }
