@@ -102,7 +102,7 @@ extension ActionContext {
             let target = index == 0 ? workspace : workspace + ".inputs/" + input
             try world.files.createDirectory(target)
             do {
-                try ZipReader(path: artifacts.path(ofDigest: digest)).extract(into: target)
+                try artifacts.verifiedZip(digest).extract(into: target)
             } catch {
                 return .failure(.failure("cannot unpack input artifact \(input): \(error)"))
             }

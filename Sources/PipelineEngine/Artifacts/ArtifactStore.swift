@@ -11,13 +11,33 @@ public struct ArtifactStore: Sendable {
 
     public func path(ofDigest digest: String) -> String { layout.artifacts + "/sha256/\(digest).zip" }
 
+    /// The stored zip of `digest`, opened only once its bytes hash to that digest: an action could
+    /// have reached the file and changed it, and nothing read from it is trusted before that.
+    func verifiedZip(_ digest: String) throws -> ZipReader {
+        let path = path(ofDigest: digest)
+        guard let actual = Self.digest(ofFile: path) else { throw ZipError(path: path, message: "the stored artifact is missing") }
+        guard actual == digest else {
+            throw ZipError(path: path, message: "the stored artifact was changed (its sha256 is \(actual.prefix(12)), not \(digest.prefix(12))); it is not used")
+        }
+        return try ZipReader(path: path)
+    }
+
+    /// The SHA-256 of a file's bytes, or nil when it cannot be read.
+    static func digest(ofFile path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        var hash = SHA256()
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(Array(chunk)) }
+        return hash.finalizeHex()
+    }
+
     private func temporaryPath() -> String { layout.artifacts + "/tmp/\(UUID().uuidString).zip" }
 
     /// The SourceArtifact of `tree`: its digest and size, zipping it only the first time.
     public func sourceArtifact(tree: ObjectID, log: (String) -> Void) throws -> (digest: String, size: Int64, reused: Bool) {
         let index = layout.artifacts + "/trees/\(tree.hex)"
         if let digest = try? String(contentsOfFile: index, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-           let size = fileSize(path(ofDigest: digest)) {
+           let size = fileSize(path(ofDigest: digest)), Self.digest(ofFile: path(ofDigest: digest)) == digest {
             return (digest, size, true)
         }
         let temporary = temporaryPath()
@@ -78,7 +98,8 @@ public struct ArtifactStore: Sendable {
     /// Moves a finished zip to its content address (an identical one may already be there).
     private func keep(_ temporary: String, digest: String) throws -> Int64 {
         let destination = path(ofDigest: digest)
-        if fileSize(destination) == nil {
+        // A file already there is kept only if it is what its name says (it may have been changed).
+        if fileSize(destination) == nil || Self.digest(ofFile: destination) != digest {
             guard rename(temporary, destination) == 0 else {
                 throw ZipError(path: destination, message: "cannot store artifact: \(String(cString: strerror(errno)))")
             }

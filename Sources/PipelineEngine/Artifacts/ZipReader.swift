@@ -27,51 +27,79 @@ struct ZipReader {
         entries = try Self.readCentralDirectory(data, path: path)
     }
 
+    /// The central directory. A zip may come from an action (untrusted): every offset, size, count
+    /// and zip64 field is checked against the file before it is used, and a bad one is an error,
+    /// never a trap.
     private static func readCentralDirectory(_ data: Data, path: String) throws -> [Entry] {
         let bytes = [UInt8](data)
-        func u16(_ o: Int) -> UInt64 { UInt64(bytes[o]) | UInt64(bytes[o + 1]) << 8 }
-        func u32(_ o: Int) -> UInt64 { u16(o) | u16(o + 2) << 16 }
-        func u64(_ o: Int) -> UInt64 { u32(o) | u32(o + 4) << 32 }
+        func bad(_ what: String) -> ZipError { ZipError(path: path, message: "malformed zip: \(what)") }
+        /// A little-endian field of `width` bytes at `offset`, which must lie inside `limit`.
+        func field(_ offset: Int, _ width: Int, within limit: Int? = nil, _ what: String) throws -> UInt64 {
+            let end = limit ?? bytes.count
+            guard offset >= 0, width <= 8, offset <= end - width else { throw bad("\(what) lies past the end") }
+            var value: UInt64 = 0
+            for index in 0..<width { value |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
+            return value
+        }
+        /// An offset or size that must fit the file.
+        func position(_ value: UInt64, _ what: String) throws -> Int {
+            guard value <= UInt64(bytes.count) else { throw bad("\(what) \(value) is beyond the file's \(bytes.count) bytes") }
+            return Int(value)
+        }
         guard bytes.count >= 22 else { throw ZipError(path: path, message: "not a zip file (too short)") }
         var eocd = -1
         var i = bytes.count - 22
         while i >= max(0, bytes.count - 65_557) {
-            if u32(i) == 0x0605_4b50 { eocd = i; break }
+            if try field(i, 4, "end record") == 0x0605_4b50 { eocd = i; break }
             i -= 1
         }
         guard eocd >= 0 else { throw ZipError(path: path, message: "not a zip file (no end of central directory)") }
-        var count = u16(eocd + 10)
-        var offset = u32(eocd + 16)
-        if eocd >= 20, u32(eocd - 20) == 0x0706_4b50 {
-            let z = Int(u64(eocd - 20 + 8))
-            guard z + 56 <= bytes.count, u32(z) == 0x0606_4b50 else { throw ZipError(path: path, message: "bad zip64 end record") }
-            count = u64(z + 32)
-            offset = u64(z + 48)
+        var count = try field(eocd + 10, 2, "entry count")
+        var offset = try field(eocd + 16, 4, "central directory offset")
+        if eocd >= 20, try field(eocd - 20, 4, "zip64 locator") == 0x0706_4b50 {
+            let z = try position(try field(eocd - 20 + 8, 8, "zip64 end record offset"), "zip64 end record offset")
+            guard try field(z, 4, "zip64 end record") == 0x0606_4b50 else { throw bad("no zip64 end record where the locator says") }
+            count = try field(z + 32, 8, "zip64 entry count")
+            offset = try field(z + 48, 8, "zip64 central directory offset")
         }
+        // Each entry takes at least 46 bytes: a count the file cannot hold is a lie.
+        guard count <= UInt64(bytes.count / 46) else { throw bad("\(count) entries cannot fit in \(bytes.count) bytes") }
         var entries: [Entry] = []
-        var o = Int(offset)
-        for _ in 0..<count {
-            guard o + 46 <= bytes.count, u32(o) == 0x0201_4b50 else { throw ZipError(path: path, message: "bad central directory entry") }
-            let madeBy = u16(o + 4) >> 8
-            let nameLength = Int(u16(o + 28)), extraLength = Int(u16(o + 30)), commentLength = Int(u16(o + 32))
-            guard o + 46 + nameLength + extraLength <= bytes.count else { throw ZipError(path: path, message: "truncated central directory") }
+        var o = try position(offset, "central directory offset")
+        for _ in 0..<Int(count) {
+            guard try field(o, 4, "central directory entry") == 0x0201_4b50 else { throw bad("bad central directory entry") }
+            let madeBy = try field(o + 4, 2, "entry") >> 8
+            let nameLength = Int(try field(o + 28, 2, "name length")), extraLength = Int(try field(o + 30, 2, "extra length"))
+            let commentLength = Int(try field(o + 32, 2, "comment length"))
+            guard o + 46 + nameLength + extraLength + commentLength <= bytes.count else { throw bad("truncated central directory") }
             var entry = Entry(
                 path: String(decoding: bytes[(o + 46)..<(o + 46 + nameLength)], as: UTF8.self),
-                mode: madeBy == 3 ? UInt32(u32(o + 38) >> 16) : nil,
-                method: UInt16(u16(o + 10)), crc: UInt32(u32(o + 16)),
-                compressedSize: u32(o + 20), uncompressedSize: u32(o + 24), localHeaderOffset: u32(o + 42))
+                mode: madeBy == 3 ? UInt32(try field(o + 38, 4, "attributes") >> 16) : nil,
+                method: UInt16(try field(o + 10, 2, "method")), crc: UInt32(try field(o + 16, 4, "crc")),
+                compressedSize: try field(o + 20, 4, "size"), uncompressedSize: try field(o + 24, 4, "size"),
+                localHeaderOffset: try field(o + 42, 4, "local header offset"))
             if entry.mode == 0 { entry.mode = nil }
+            guard !entry.path.isEmpty, !entry.path.utf8.contains(0) else { throw bad("an entry has an empty name or a NUL in it") }
             var e = o + 46 + nameLength
             let extraEnd = e + extraLength
             while e + 4 <= extraEnd {
-                let id = u16(e), size = Int(u16(e + 2))
+                let id = try field(e, 2, within: extraEnd, "extra field"), size = Int(try field(e + 2, 2, within: extraEnd, "extra field"))
+                guard e + 4 + size <= extraEnd else { throw bad("an extra field runs past its entry") }
                 if id == 1 {
                     var f = e + 4
-                    if entry.uncompressedSize == 0xFFFF_FFFF { entry.uncompressedSize = u64(f); f += 8 }
-                    if entry.compressedSize == 0xFFFF_FFFF { entry.compressedSize = u64(f); f += 8 }
-                    if entry.localHeaderOffset == 0xFFFF_FFFF { entry.localHeaderOffset = u64(f) }
+                    let fieldEnd = e + 4 + size
+                    if entry.uncompressedSize == 0xFFFF_FFFF { entry.uncompressedSize = try field(f, 8, within: fieldEnd, "zip64 size"); f += 8 }
+                    if entry.compressedSize == 0xFFFF_FFFF { entry.compressedSize = try field(f, 8, within: fieldEnd, "zip64 size"); f += 8 }
+                    if entry.localHeaderOffset == 0xFFFF_FFFF { entry.localHeaderOffset = try field(f, 8, within: fieldEnd, "zip64 offset") }
                 }
                 e += 4 + size
+            }
+            guard entry.compressedSize <= UInt64(bytes.count), entry.localHeaderOffset <= UInt64(bytes.count) else {
+                throw bad("\(entry.path): its size or offset is beyond the file")
+            }
+            // deflate cannot expand more than about 1032 times; a larger claim is a bomb or a lie.
+            guard entry.uncompressedSize <= max(entry.compressedSize, 1) &* 1032, entry.uncompressedSize <= 1 << 34 else {
+                throw bad("\(entry.path): claims \(entry.uncompressedSize) bytes from \(entry.compressedSize)")
             }
             entries.append(entry)
             o = extraEnd + commentLength
@@ -81,14 +109,20 @@ struct ZipReader {
 
     /// The uncompressed bytes of an entry, checked against its CRC.
     func contents(of entry: Entry) throws -> [UInt8] {
+        // Sizes and offsets were checked against the file when the directory was read.
         let o = Int(entry.localHeaderOffset)
-        guard o + 30 <= data.count else { throw ZipError(path: path, message: "\(entry.path): bad local header offset") }
+        guard o <= data.count - 30 else { throw ZipError(path: path, message: "\(entry.path): bad local header offset") }
         let header = [UInt8](data[o..<(o + 30)])
         let nameLength = Int(header[26]) | Int(header[27]) << 8
         let extraLength = Int(header[28]) | Int(header[29]) << 8
         let start = o + 30 + nameLength + extraLength
+        guard start <= data.count, Int(entry.compressedSize) <= data.count - start else {
+            throw ZipError(path: path, message: "\(entry.path): data runs past the end of the file")
+        }
         let end = start + Int(entry.compressedSize)
-        guard end <= data.count else { throw ZipError(path: path, message: "\(entry.path): data runs past the end of the file") }
+        guard entry.compressedSize <= UInt64(UInt32.max), entry.uncompressedSize <= UInt64(UInt32.max) else {
+            throw ZipError(path: path, message: "\(entry.path): entries over 4 GiB are not read here")
+        }
         let raw = [UInt8](data[start..<end])
         var out: [UInt8]
         switch entry.method {

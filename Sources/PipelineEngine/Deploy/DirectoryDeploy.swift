@@ -60,7 +60,7 @@ struct DirectoryDeploy: ActionProvider {
         let folder = context.workspace + ".rollback"
         try? FileManager.default.removeItem(atPath: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try ZipReader(path: context.artifacts.path(ofDigest: good.bundleDigest)).extract(into: folder)
+        try context.artifacts.verifiedZip(good.bundleDigest).extract(into: folder)
         let rollback = try await deploy(context, bundle: folder, digest: good.bundleDigest, revision: good.revision, target: target,
                                         kind: .automaticRollback, rolledBackFrom: deployment.id, ledger: ledger)
         let state = "\(target): " + (try ledger.describe(target: target) ?? "")
@@ -146,7 +146,7 @@ struct DirectoryDeploy: ActionProvider {
         try? FileManager.default.removeItem(atPath: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         do {
-            try ZipReader(path: context.artifacts.path(ofDigest: last.bundleDigest)).extract(into: folder)
+            try context.artifacts.verifiedZip(last.bundleDigest).extract(into: folder)
             return (try loadAppspec(bundle: folder, context: context), folder)
         } catch {
             context.log("[CodeDeploy] ApplicationStop skipped: the revision of \(last.id) cannot be read (\(error))")
