@@ -113,8 +113,13 @@ struct BuildspecProvider: ActionProvider {
         } else {
             let path = configured ?? "buildspec.yml"
             file = path
-            guard !path.hasPrefix("/"), !path.split(separator: "/").contains(".."),
-                  let data = context.world.files.read(context.workspace + "/" + path) else {
+            if FileManager.default.fileExists(atPath: context.workspace + "/" + path),
+               Confinement.path(path, in: context.workspace, mustExist: true) == nil {
+                context.log("[Container] \(path) leads out of the source (a link or ..); it is not read")
+                return .failure(.failure("\(path): the buildspec is a link out of the source (or climbs out with ..); it is not read — commit the file itself"))
+            }
+            guard let inside = Confinement.path(path, in: context.workspace, mustExist: true),
+                  let data = context.world.files.read(inside) else {
                 let inputs = context.action.inputArtifacts.first ?? "no input artifact"
                 context.log("[Container] no buildspec at \(path) in \(inputs)")
                 return .failure(.failure("no buildspec at \(path) in the primary input (\(inputs)) — add it to the repository, or set configuration.BuildSpec"))
@@ -157,7 +162,12 @@ struct BuildspecProvider: ActionProvider {
             }
             var folder = context.workspace
             if let base = set.baseDirectory, !base.isEmpty {
-                folder = base.hasPrefix("/") ? base : context.workspace + "/" + base
+                guard let inside = Confinement.path(base, in: context.workspace) else {
+                    let message = "output artifact \(output.name): base-directory \(base) leaves the source folder (absolute, .., or a link out); artifacts come from inside it"
+                    context.log("[Container] " + message)
+                    throw ActionOutcome.failure(message)
+                }
+                folder = inside
             }
             guard context.world.files.exists(folder) else {
                 context.log("[Container] output artifact \(output.name): base-directory \(set.baseDirectory ?? "") does not exist")
@@ -260,7 +270,11 @@ struct BuildCache {
     func restore() {
         let fm = FileManager.default
         for root in roots where fm.fileExists(atPath: folder + "/" + root) {
-            let target = context.workspace + "/" + root
+            // What the source made a link out of the workspace is neither removed nor written through.
+            guard let target = Confinement.path(root, in: context.workspace) else {
+                context.log("[Container] cache: \(root) leads out of the workspace (a link); not restored")
+                continue
+            }
             try? fm.removeItem(atPath: target)
             try? fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             if (try? fm.copyItem(atPath: folder + "/" + root, toPath: target)) != nil {
@@ -272,11 +286,16 @@ struct BuildCache {
     func save() {
         let fm = FileManager.default
         for root in roots where fm.fileExists(atPath: context.workspace + "/" + root) {
+            // A link out of the workspace would copy the host's files into the cache.
+            guard let source = Confinement.path(root, in: context.workspace, mustExist: true) else {
+                context.log("[Container] cache: \(root) leads out of the workspace (a link); not saved")
+                continue
+            }
             let target = folder + "/" + root
             let temporary = target + ".saving"
             try? fm.removeItem(atPath: temporary)
             try? fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            guard (try? fm.copyItem(atPath: context.workspace + "/" + root, toPath: temporary)) != nil else { continue }
+            guard (try? fm.copyItem(atPath: source, toPath: temporary)) != nil else { continue }
             try? fm.removeItem(atPath: target)
             try? fm.moveItem(atPath: temporary, toPath: target)
             context.log("[Container] cache: saved \(root)")

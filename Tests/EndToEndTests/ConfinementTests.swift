@@ -1,0 +1,59 @@
+import Foundation
+import XCTest
+
+/// Paths from a definition stay inside their root: a buildspec that is a link out, an artifact
+/// base-directory that climbs out, a cache path through a link — refused, and nothing outside is
+/// read, created, changed or deleted.
+final class ConfinementTests: XCTestCase {
+    func testLinksAndClimbsOutOfTheWorkspaceAreRefused() throws {
+        let box = try Sandbox()
+        let outside = box.root + "/outside"
+        try FileManager.default.createDirectory(atPath: outside + "/dir", withIntermediateDirectories: true)
+        try "version: 0.2\nphases:\n  build:\n    commands: [\"echo SECRET-BUILDSPEC-RAN\"]\n".write(toFile: outside + "/secret.yml", atomically: true, encoding: .utf8)
+        try "keep me\n".write(toFile: outside + "/dir/file", atomically: true, encoding: .utf8)
+        func listing() throws -> String { try box.run("find", [outside, "-printf", "%p %s %T@\\n"]).stdout }
+        let before = try listing()
+        let definition = """
+            stages:
+              - name: Build
+                actions:
+                  - name: Linked
+                    category: Build
+                    provider: Buildspec
+                    configuration:
+                      BuildSpec: linked.yml
+                  - name: Climbs
+                    category: Build
+                    provider: Buildspec
+                    configuration:
+                      BuildSpec: climbs.yml
+                    outputArtifacts: [Out]
+                  - name: Cached
+                    category: Build
+                    provider: Buildspec
+                    configuration:
+                      BuildSpec: cached.yml
+            """
+        try box.write([
+            ".pipeline.yml": definition,
+            "climbs.yml": "version: 0.2\nphases:\n  build:\n    commands: [\"true\"]\nartifacts:\n  files: ['**/*']\n  base-directory: ../../../..\n",
+            "cached.yml": "version: 0.2\nphases:\n  build:\n    commands: [\"true\"]\ncache:\n  paths: ['escape/dir/**/*']\n",
+        ])
+        try FileManager.default.createSymbolicLink(atPath: box.clone + "/linked.yml", withDestinationPath: outside + "/secret.yml")
+        try FileManager.default.createSymbolicLink(atPath: box.clone + "/escape", withDestinationPath: outside)
+        let commit = try box.commit("links out")
+        try box.push()
+        let note = try box.waitForNote(commit)
+        XCTAssertTrue(note.hasPrefix("server #1 Failed"), note)
+        XCTAssertTrue(note.contains("Linked: linked.yml: the buildspec is a link out of the source"), note)
+        XCTAssertTrue(note.contains("Climbs: output artifact Out: base-directory ../../../.. leaves the source folder"), note)
+        let logs = try box.pipeline(["logs", "server#1"]).stdout
+        XCTAssertFalse(logs.contains("SECRET-BUILDSPEC-RAN"), logs)
+        XCTAssertTrue(logs.contains("cache: escape/dir leads out of the workspace (a link); not saved"), logs)
+        // Twice: the second run would restore the cache through the link.
+        try box.pipeline(["start"])
+        _ = try box.waitForExecutions(2)
+        XCTAssertTrue(try box.pipeline(["logs", "server#2", "--action", "Cached"]).stdout.contains("not saved"))
+        XCTAssertEqual(try listing(), before, "something outside the workspace changed")
+    }
+}
