@@ -56,4 +56,25 @@ final class ConfinementTests: XCTestCase {
         XCTAssertTrue(try box.pipeline(["logs", "server#2", "--action", "Cached"]).stdout.contains("not saved"))
         XCTAssertEqual(try listing(), before, "something outside the workspace changed")
     }
+
+    func testAnAppspecThatLinksOutOfTheRevisionIsNotRead() throws {
+        let box = try Sandbox()
+        let outside = box.root + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try "version: 0.0\nos: linux\nfiles:\n  - source: /\n    destination: /srv/app\nhooks:\n  ApplicationStart:\n    - location: /bin/true\n"
+            .write(toFile: outside + "/appspec.yml", atomically: true, encoding: .utf8)
+        try box.write([".pipeline.yml": Fixture.pipeline(stages: """
+            - name: Deploy
+              actions:
+                - name: Install
+                  category: Deploy
+                  provider: Directory
+            """)])
+        try FileManager.default.createSymbolicLink(atPath: box.clone + "/appspec.yml", withDestinationPath: outside + "/appspec.yml")
+        let commit = try box.commit("linked appspec")
+        try box.push()
+        let note = try box.waitForNote(commit)
+        XCTAssertTrue(note.hasPrefix("server #1 Failed"), note)
+        XCTAssertTrue(note.contains("appspec.yml is a link out of the revision"), note)
+    }
 }

@@ -82,4 +82,11 @@ final class BuildspecAndAppspecTests: XCTestCase {
         let stray = AppspecParser.check("version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: a.sh\n\\ AfterInstall:\n    - location: b.sh\n", file: "a.yml")
         XCTAssertEqual(stray.filter { $0.severity == .error }.map(\.location.line), [6], "\(stray)")
     }
+
+    func testAnAppspecDestinationThatClimbsOutIsAnError() {
+        let findings = AppspecParser.check("version: 0.0\nos: linux\nfiles:\n  - source: /\n    destination: /srv/app/../../etc\n", file: "appspec.yml")
+        let error = findings.first { $0.severity == .error }
+        XCTAssertEqual(error?.location.line, 5, "\(findings)")
+        XCTAssertTrue(error?.message.contains("climbs out of the deploy target") ?? false, "\(findings)")
+    }
 }

@@ -126,9 +126,12 @@ struct DirectoryDeploy: ActionProvider {
 
     func loadAppspec(bundle: String, context: ActionContext) throws -> Appspec {
         let names = context.action.configuration["AppSpec"].map { [$0] } ?? ["appspec.yml", "appspec.yaml"]
-        guard let name = names.first(where: { FileManager.default.fileExists(atPath: bundle + "/" + $0) }),
-              let data = FileManager.default.contents(atPath: bundle + "/" + name) else {
+        guard let name = names.first(where: { FileManager.default.fileExists(atPath: bundle + "/" + $0) }) else {
             throw Failure(event: "DownloadBundle", message: "no \(names.joined(separator: " or ")) at the top of the revision")
+        }
+        // An appspec that is a link out of the revision (to /etc/shadow, say) is not read.
+        guard let path = Confinement.path(name, in: bundle, mustExist: true), let data = FileManager.default.contents(atPath: path) else {
+            throw Failure(event: "DownloadBundle", message: "\(name) is a link out of the revision (or climbs out with ..); it is not read — commit the file itself")
         }
         do {
             let appspec = try AppspecParser.parse(String(decoding: data, as: UTF8.self), file: name)
@@ -212,7 +215,11 @@ struct DirectoryDeploy: ActionProvider {
             return parts.dropFirst(root.count).joined(separator: "/")
         }
         for mapping in appspec.files {
-            let source = mapping.source == "/" || mapping.source == "." ? bundle : bundle + "/" + mapping.source.drop { $0 == "/" }
+            // The revision may hold links: what a source names must stay inside it on the disk too.
+            guard let source = Confinement.path(mapping.source == "/" || mapping.source == "." ? "" : String(mapping.source.drop { $0 == "/" }),
+                                                in: bundle, mustExist: true) else {
+                throw Failure(event: "Install", message: "files.source \(mapping.source) is not in the revision (or is a link out of it)")
+            }
             let destination = staging + "/" + inRelease(mapping.destination)
             var isFolder: ObjCBool = false
             guard fm.fileExists(atPath: source, isDirectory: &isFolder) else {

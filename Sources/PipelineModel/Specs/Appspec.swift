@@ -142,6 +142,11 @@ public struct AppspecParser: YAMLReading {
                 continue
             }
             if destination.isEmpty { error(item, "files.destination is empty"); continue }
+            if destination.split(separator: "/").contains("..") {
+                error(item.mapping?["destination"] ?? item, "files.destination `\(destination)` climbs out of the deploy target with ..",
+                      fix: "name a folder below the target (the release folder holds every destination)")
+                continue
+            }
             result.append(FileMapping(source: source, destination: destination))
         }
         return result
