@@ -107,3 +107,26 @@ final class ShellQuotingTests: XCTestCase {
         XCTAssertEqual(try VariableResolver(values: ["variables.A": "it's"]).resolve("#{variables.A}"), "it's")
     }
 }
+
+/// In a JSON field (CodeBuild's EnvironmentVariables) a value stays inside its string.
+final class JSONVariableTests: XCTestCase {
+    func testAQuoteCannotEndTheStringAndAddAVariable() throws {
+        let hostile = #"x", "type": "PLAINTEXT"}, {"name": "INJECTED", "value": "1"#
+        let resolver = VariableResolver(values: ["SourceVariables.CommitMessage": hostile + "\n\\"])
+        var action = try DefinitionParser.parse("""
+            stages:
+              - name: Build
+                actions:
+                  - name: Make
+                    category: Build
+                    provider: Buildspec
+                    configuration:
+                      EnvironmentVariables: '[{"name": "MESSAGE", "value": "#{SourceVariables.CommitMessage}", "type": "PLAINTEXT"}]'
+            """, file: ".pipeline.yml", defaultName: "app").stages.last!.actions[0]
+        action.inputArtifacts = []
+        let json = try XCTUnwrap(try resolver.resolve(action).configuration["EnvironmentVariables"])
+        let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: String]])
+        XCTAssertEqual(list.count, 1, "a variable was injected: \(json)")
+        XCTAssertEqual(list.first?["value"], hostile + "\n\\")
+    }
+}

@@ -50,7 +50,7 @@ struct VariableResolver {
     /// `shell`: the text is a shell command line, and each value goes in as one word of data —
     /// quoted for where it stands (bare, inside '…' or inside "…"), whatever bytes it holds, so a
     /// commit message or a branch name is never run as code (SPEC §9).
-    func resolve(_ text: String, shell: Bool = false) throws -> String {
+    func resolve(_ text: String, shell: Bool = false, json: Bool = false) throws -> String {
         guard text.contains("#{") else { return text }
         var out = ""
         var unresolved: [String] = []
@@ -67,7 +67,7 @@ struct VariableResolver {
             }
             let name = String(rest[open.upperBound..<close])
             if name.contains("."), let value = values[name] {
-                out += shell ? quoting.quote(value) : value
+                out += shell ? quoting.quote(value) : json ? Self.jsonStringContent(value) : value
             } else if name.contains(".") {
                 unresolved.append(name)
             } else {
@@ -85,8 +85,8 @@ struct VariableResolver {
     func resolve(_ action: Action) throws -> Action {
         var resolved = action
         var missing: [String] = []
-        func attempt(_ text: String, shell: Bool) -> String {
-            do { return try resolve(text, shell: shell) } catch let error as Unresolved {
+        func attempt(_ text: String, shell: Bool, json: Bool = false) -> String {
+            do { return try resolve(text, shell: shell, json: json) } catch let error as Unresolved {
                 missing += error.references
                 return text
             } catch { return text }
@@ -95,7 +95,7 @@ struct VariableResolver {
         // The configuration's command lines (Invoke's Command, an approval's NotificationCommand)
         // are shell too; everything else is plain text.
         for (key, value) in action.configuration {
-            resolved.configuration[key] = attempt(value, shell: Self.shellKeys.contains(key))
+            resolved.configuration[key] = attempt(value, shell: Self.shellKeys.contains(key), json: Self.jsonKeys.contains(key))
         }
         if !missing.isEmpty { throw Unresolved(references: missing) }
         return resolved
@@ -104,6 +104,13 @@ struct VariableResolver {
 
 extension VariableResolver {
     static let shellKeys: Set<String> = ["Command", "NotificationCommand"]
+    /// Configuration fields that hold JSON: a value goes in as the inside of a JSON string (the
+    /// references stand inside "…"), so a quote in it cannot end the string and add a variable.
+    static let jsonKeys: Set<String> = ["EnvironmentVariables"]
+
+    static func jsonStringContent(_ value: String) -> String {
+        String(jsonText(value, pretty: false).dropFirst().dropLast())
+    }
 }
 
 /// Where a shell command line stands after the text read so far: bare, inside '…', or inside "…".
