@@ -77,4 +77,22 @@ final class ConfinementTests: XCTestCase {
         XCTAssertTrue(note.hasPrefix("server #1 Failed"), note)
         XCTAssertTrue(note.contains("appspec.yml is a link out of the revision"), note)
     }
+
+    func testADefinitionLinkIsFollowedInsideTheTreeOnly() throws {
+        let box = try Sandbox()
+        try box.write(["ci/pipeline.yml": Sandbox.quickPipeline("echo through the link")])
+        try FileManager.default.createDirectory(atPath: box.clone + "/.pipelines", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: box.clone + "/.pipeline.yml", withDestinationPath: "ci/pipeline.yml")
+        try FileManager.default.createSymbolicLink(atPath: box.clone + "/.pipelines/evil.yml", withDestinationPath: "/etc/passwd")
+        try FileManager.default.createSymbolicLink(atPath: box.clone + "/.pipelines/up.yml", withDestinationPath: "../../outside.yml")
+        let commit = try box.commit("links")
+        let push = try box.push()
+        XCTAssertTrue(push.stderr.contains(".pipelines/evil.yml:1:1: error: .pipelines/evil.yml is a symbolic link to `/etc/passwd`, which leaves the repository"),
+                      push.stderr)
+        XCTAssertTrue(push.stderr.contains("which leaves the repository"), push.stderr)
+        let note = try box.waitForNote(commit, blocks: 3)
+        XCTAssertTrue(note.contains("server #1 Succeeded"), "the in-tree link is read: \(note)")
+        XCTAssertTrue(note.contains("evil #1 Failed") && note.contains("up #1 Failed"), note)
+        XCTAssertFalse(note.contains("root:x:0:0"), "the link's target was read: \(note)")
+    }
 }

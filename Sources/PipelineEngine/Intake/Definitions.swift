@@ -24,12 +24,18 @@ public enum Definitions {
     /// Every definition in the tree of `commit`, in path order.
     public static func load(repository: Repository, commit: ObjectID, repositoryName: String) throws -> [LoadedDefinition] {
         try DefinitionFiles.list(repository: repository, commit: commit).map {
-            try load(repository: repository, path: $0.path, blob: $0.blob, repositoryName: repositoryName)
+            try load(repository: repository, path: $0.path, blob: $0.blob, problem: $0.problem, repositoryName: repositoryName)
         }
     }
 
     /// One definition file, parsed.
-    public static func load(repository: Repository, path: String, blob: ObjectID, repositoryName: String) throws -> LoadedDefinition {
+    public static func load(repository: Repository, path: String, blob: ObjectID, problem: String? = nil,
+                            repositoryName: String) throws -> LoadedDefinition {
+        if let problem {
+            let error = DefinitionError([Diagnostic(.error, SourceLocation(file: path, line: 1, column: 1), problem,
+                                                    fix: "commit the definition itself, or a link to a file inside the repository")])
+            return LoadedDefinition(path: path, blob: blob, result: .failure(error), repositoryName: repositoryName)
+        }
         let text = String(decoding: try repository.blob(blob), as: UTF8.self)
         let name = DefinitionFiles.defaultName(path: path, repositoryName: repositoryName)
         let result: Result<PipelineDeclaration, DefinitionError>

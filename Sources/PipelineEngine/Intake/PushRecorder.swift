@@ -52,7 +52,7 @@ struct PushRecorder {
             }
             var changed: (paths: [String], basis: String)?
             for file in files {
-                let definition = try DefinitionCache.definition(db, repository: repository, path: file.path, blob: file.blob,
+                let definition = try DefinitionCache.definition(db, repository: repository, path: file.path, blob: file.blob, problem: file.problem,
                                                                 repositoryName: repositoryName)
                 let filters = definition.pushFilters
                 let filtersPaths = filters.contains { $0.filePaths != nil }
