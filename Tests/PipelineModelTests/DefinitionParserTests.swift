@@ -166,3 +166,26 @@ final class DefinitionParserTests: XCTestCase {
         XCTAssertFalse(plain.isTriggered(byRef: "refs/tags/v1", changedPaths: nil))
     }
 }
+
+final class SourceVariableNameTests: XCTestCase {
+    func testAnUnknownSourceVariableIsAnErrorAndTheKnownOnesAreNot() {
+        let text = """
+            stages:
+              - name: Build
+                actions:
+                  - name: Make
+                    category: Build
+                    provider: Commands
+                    commands: ["echo #{SourceVariables.CommitId} #{SourceVariables.BranchName}", "echo #{SourceVariables.FullRepositoryName}"]
+            """
+        do {
+            _ = try DefinitionParser.parse(text, file: ".pipeline.yml", defaultName: "app")
+            XCTFail("an unknown source variable must not validate")
+        } catch {
+            XCTAssertEqual(error.diagnostics.count, 1, "\(error)")
+            XCTAssertTrue("\(error)".contains(".pipeline.yml:4:") && "\(error)".contains("#{SourceVariables.FullRepositoryName}, which the source does not set"), "\(error)")
+        }
+        XCTAssertNoThrow(try DefinitionParser.parse(text.replacingOccurrences(of: ", \"echo #{SourceVariables.FullRepositoryName}\"", with: ""),
+                                                    file: ".pipeline.yml", defaultName: "app"))
+    }
+}

@@ -141,6 +141,7 @@ public struct DefinitionParser: YAMLReading {
         }
         addImplicitSource(&stages)
         checkGraph(stages, stageNodes: top["stages"].map { list($0.value, "stages") } ?? [])
+        checkSourceVariables(stages)
         return PipelineDeclaration(name: pipelineName, executionMode: mode, variables: variables, triggers: triggers, stages: stages)
     }
 
@@ -338,6 +339,33 @@ public struct DefinitionParser: YAMLReading {
     }
 
     /// Names unique, sources only first, every input produced earlier.
+    /// The variables a Git source action gives its namespace (SPEC §5).
+    public static let sourceVariables = ["CommitId", "CommitMessage", "AuthorDate", "CommitterDate", "BranchName", "RepositoryName"]
+
+    /// `#{NS.Name}` of a Git source action's namespace must name one of its variables: the
+    /// execution would fail on it at run time.
+    mutating func checkSourceVariables(_ stages: [Stage]) {
+        let sources = Set(stages.flatMap(\.actions).filter { $0.provider == "Git" }.compactMap(\.namespace))
+        guard !sources.isEmpty else { return }
+        for action in stages.flatMap(\.actions) {
+            let texts = action.commands + action.configuration.keys.sorted().compactMap { action.configuration[$0] }
+            var reported: Set<String> = []
+            for text in texts {
+                var rest = text[...]
+                while let open = rest.range(of: "#{"), let close = rest[open.upperBound...].firstIndex(of: "}") {
+                    let reference = rest[open.upperBound..<close]
+                    rest = rest[rest.index(after: close)...]
+                    let parts = reference.split(separator: ".", maxSplits: 1)
+                    guard parts.count == 2, sources.contains(String(parts[0])), !Self.sourceVariables.contains(String(parts[1])),
+                          reported.insert(String(reference)).inserted else { continue }
+                    diagnostics.append(Diagnostic(.error, action.location ?? SourceLocation(file: file, line: 1, column: 1),
+                                                  "action `\(action.name)` uses #{\(reference)}, which the source does not set",
+                                                  fix: "use one of " + Self.sourceVariables.map { "#{\(parts[0]).\($0)}" }.joined(separator: ", ")))
+                }
+            }
+        }
+    }
+
     mutating func checkGraph(_ stages: [Stage], stageNodes: [Node]) {
         let offset = stages.count - stageNodes.count  // 1 when the Source stage was added
         func node(_ stageIndex: Int) -> Node? {
