@@ -92,8 +92,10 @@ public enum HookClient {
         let input = readAll(0)
         let gitDirectory = absolutePath(environmentValue("GIT_DIR") ?? ".")
         let updates = HookWire.refUpdates(input)
+        // Read once: the few keys the hook needs all come from it.
+        let config = readFile(gitDirectory + "/config")
         if hook == "pre-receive" {
-            let notesRef = configValue(gitDirectory, "notesref", section: "pipeline")
+            let notesRef = configValue(config, "notesref", section: "pipeline")
             let refused = updates.filter { HookWire.isProtected($0.ref, notesRef: notesRef) }
             if !refused.isEmpty {
                 for update in refused {
@@ -104,11 +106,11 @@ public enum HookClient {
             }
         }
         // A shared repository: what we create (the journal, if install did not) keeps the group's access.
-        if let mask = sharedUmask(configValue(gitDirectory, "sharedrepository", section: "core")) { umask(mask) }
+        if let mask = sharedUmask(configValue(config, "sharedrepository", section: "core")) { umask(mask) }
         let id = pushIdentifier(receivePack)
         if access(gitDirectory + "/pipeline", F_OK) == 0 && !updates.isEmpty {
             let kind = hook == "pre-receive" ? HookWire.intentKind : HookWire.doneKind
-            let who = pusher(hostingUser: configValue(gitDirectory, "hostinguser", section: "pipeline"))
+            let who = pusher(hostingUser: configValue(config, "hostinguser", section: "pipeline"))
             if !appendJournal(gitDirectory, updates.map { HookWire.journalLine(kind: kind, id: id, update: $0, pusher: who) }.joined()) {
                 print("git-pipeline: error: cannot append to \(gitDirectory)/pipeline/\(HookWire.journalName): \(String(cString: strerror(errno))) — " +
                       "this push is not recorded; run `git pipeline doctor` on the server")
@@ -125,6 +127,14 @@ public enum HookClient {
         execWithInput(full, ["hook", "post-receive", id], input: input, environment: environment)
         print("git-pipeline: error: cannot run \(full) (keep git-pipeline and git-pipeline-hook side by side); nothing recorded")
         exit(0)
+    }
+
+    /// A whole file, or nil when it cannot be opened.
+    static func readFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return readAll(fd)
     }
 
     /// `<pid>-<start time>` of git-receive-pack: unique on this machine, and what both hooks of a
@@ -182,12 +192,10 @@ public enum HookClient {
 
     /// A `SECTION.KEY` (lowercase) from the repository's own config file, read without git: the
     /// few keys the hook needs live there (install and `git config` in the repository write them).
-    static func configValue(_ gitDirectory: String, _ wanted: String, section wantedSection: String) -> String? {
-        let fd = open(gitDirectory + "/config", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+    static func configValue(_ config: String?, _ wanted: String, section wantedSection: String) -> String? {
+        guard let config else { return nil }
         var section = "", found: String?
-        for raw in readAll(fd).split(separator: "\n") {
+        for raw in config.split(separator: "\n") {
             let line = raw.drop { $0 == " " || $0 == "\t" }
             if line.hasPrefix("[") {
                 section = String(line.dropFirst().prefix { $0 != "]" && $0 != " " && $0 != "\"" }).lowercased()
