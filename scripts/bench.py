@@ -15,6 +15,9 @@ record_to_start_ms  median time from a push being recorded (executions.createdAt
                   issue's bound is 5 ms
 idle_runner_cpu_percent  CPU an idle `runner --foreground` uses over 20 s, in % of one core (bound 0.5;
                   the resolution is one clock tick, 0.05 %)
+sandbox_start_ms  median time to start an action's sandbox (bubblewrap with the repository's own
+                  arguments, as `git pipeline doctor` measures it) around /bin/true; bound 25 ms
+sandbox_true_ms   /bin/true started directly, the anchor; sandbox_ratio the quotient
 
 The real repository for the zip figures is swift-protobuf: BENCH_PROTOBUF names a bare copy, else
 the snapshot that the search tool's `fetch` leaves in ../.mirror/ (nothing is downloaded here).
@@ -216,8 +219,29 @@ def bench_wakeups():
         runner.terminate()
         runner.wait()
 
+def bench_sandbox():
+    server = os.path.join(work, "sandbox.git")
+    run(["git", "init", "-q", "--bare", "-b", "main", server])
+    run([binary, "install", server])
+    out = subprocess.run([binary, "doctor", "--git-dir", server], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True).stdout
+    line = next((l for l in out.splitlines() if "sandbox starts in" in l), None)
+    if line is None:
+        print("sandbox_start_ms: not measured: %s" % next((l for l in out.splitlines() if "sandbox" in l), "no sandbox line from doctor"))
+        return
+    sandbox_ms = float(line.split("starts in ")[1].split(" ms")[0])
+    samples = []
+    for _ in range(15):
+        start = time.perf_counter()
+        subprocess.run(["/bin/true"])
+        samples.append((time.perf_counter() - start) * 1000)
+    true_ms = statistics.median(samples)
+    print("sandbox_start_ms=%.1f" % sandbox_ms)
+    print("sandbox_true_ms=%.2f" % true_ms)
+    print("sandbox_ratio=%.1f" % (sandbox_ms / true_ms))
+
 if __name__ == "__main__":
     try:
+        bench_sandbox()
         bench_wakeups()
         bench_push()
         bench_zip()

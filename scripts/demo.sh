@@ -42,5 +42,8 @@ echo
 echo "== git pipeline status"
 cd "$work/app.git" && "$binary" status
 echo
+echo "== the actions ran in the sandbox (git pipeline doctor)"
+"$binary" doctor --git-dir "$work/app.git" | grep sandbox || true
+echo
 echo "The demo repository stays in $work (remove it when done)."
 case "$note" in *"demo #1 Succeeded"*) exit 0 ;; *) exit 1 ;; esac

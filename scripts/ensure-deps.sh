@@ -12,6 +12,11 @@ command -v python3 >/dev/null 2>&1 || missing="$missing python3"
 python3 -c "import pytest" 2>/dev/null || missing="$missing python3-pytest"
 # The service tests check the shipped unit with systemd-analyze (systemd is not PID 1 here).
 command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
+# Actions run in bubblewrap by default (the sandbox); the no-survivors test's daemons use perl and
+# sqlite3 plays the hostile pusher's tool.
+command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
+command -v perl >/dev/null 2>&1 || missing="$missing perl"
+command -v sqlite3 >/dev/null 2>&1 || missing="$missing sqlite3"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing:$missing"

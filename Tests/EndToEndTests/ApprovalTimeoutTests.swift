@@ -18,7 +18,7 @@ final class ApprovalTimeoutTests: XCTestCase {
                     configuration:
                       CustomData: "Check the release notes"
                       ExternalEntityLink: "https://example.com/release"
-                      NotificationCommand: "cat > \(box.root)/from-action.json"
+                      NotificationCommand: "cat > \(box.exchange)/from-action.json"
                   - name: Security
                     category: Approval
                     provider: Manual
@@ -27,7 +27,7 @@ final class ApprovalTimeoutTests: XCTestCase {
         let commit = try box.commit("gate", files: [".pipeline.yml": definition])
         let started = Date()
         try box.push()
-        let message = try box.waitForFile(box.root + "/from-action.json")
+        let message = try box.waitForFile(box.exchange + "/from-action.json")
         let json = try JSONSerialization.jsonObject(with: Data(message.utf8)) as! [String: Any]
         let approval = json["approval"] as! [String: Any]
         XCTAssertEqual(approval["pipelineName"] as? String, "server")

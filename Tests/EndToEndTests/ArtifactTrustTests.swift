@@ -7,6 +7,9 @@ final class ArtifactTrustTests: XCTestCase {
     func testAStoredZipAnActionOverwroteIsRefusedAndTheRunnerLives() throws {
         let box = try Sandbox()
         try box.git(["config", "pipeline.runnerIdleSeconds", "5"], in: box.server)
+        // The sandbox hides the store from actions; without it (pipeline.sandbox=false) an action
+        // can reach the stored zips, and the runner must still trust nothing it finds there.
+        try box.git(["config", "pipeline.sandbox", "false"], in: box.server)
         // #11's crafted record: a zip64 locator pointing at 0xFFFFFFFFFFFFFFF0 (it trapped the old reader).
         let crafted = "printf 'PK\\006\\007\\000\\000\\000\\000\\360\\377\\377\\377\\377\\377\\377\\377\\001\\000\\000\\000PK\\005\\006\\000\\000\\000\\000\\001\\000\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000'"
         let definition = Fixture.pipeline(stages: Fixture.stage("Build", Fixture.commands("Spoil", [

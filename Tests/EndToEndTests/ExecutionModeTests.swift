@@ -14,7 +14,7 @@ final class ExecutionModeTests: XCTestCase {
     func runThree(_ mode: String) throws -> (statuses: [Int: String], spans: [Span], stateAfterPushes: [String: Any]) {
         let box = try Sandbox()
         try box.git(["config", "pipeline.runnerIdleSeconds", "3"], in: box.server)
-        let trace = box.root + "/build-trace"
+        let trace = box.exchange + "/build-trace"
         let definition = """
             executionMode: \(mode)
             stages:

@@ -7,8 +7,8 @@ final class OnFailureTests: XCTestCase {
     func testRollbackAndRetryOnFailure() throws {
         let box = try Sandbox()
         try box.git(["config", "pipeline.runnerIdleSeconds", "5"], in: box.server)
-        let released = box.root + "/released.txt"
-        let once = box.root + "/failed-once"
+        let released = box.exchange + "/released.txt"
+        let once = box.exchange + "/failed-once"
         let release = """
             name: release
             stages:

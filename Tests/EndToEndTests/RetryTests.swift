@@ -24,7 +24,7 @@ final class RetryTests: XCTestCase {
 
     func testRetryRunsTheFailedActionsAgainAndTheSameExecutionSucceeds() throws {
         let box = try Sandbox()
-        let marker = box.root + "/fixed"
+        let marker = box.exchange + "/fixed"
         let commit = try box.commit("one", files: [".pipeline.yml": definition(marker: marker)])
         try box.push()
         XCTAssertTrue(try box.waitForNote(commit).hasPrefix("server #1 Failed"))

@@ -7,6 +7,9 @@ final class Sandbox: Sendable {
     let root: String
     var server: String { root + "/server.git" }
     var clone: String { root + "/clone" }
+    /// The one folder outside its workspace a test's actions may write (`pipeline.sandboxWritable`):
+    /// where they leave markers and pid files for the test.
+    var exchange: String { root + "/exchange" }
 
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["GIT_PIPELINE_BINARY"] { return path }
@@ -27,6 +30,8 @@ final class Sandbox: Sendable {
             try run(Self.binary, ["install", server], in: root)
             try git(["config", "pipeline.runnerIdleSeconds", "1"], in: server)
             try git(["config", "pipeline.killGraceSeconds", "1"], in: server)
+            try FileManager.default.createDirectory(atPath: exchange, withIntermediateDirectories: true)
+            try git(["config", "pipeline.sandboxWritable", exchange], in: server)
         }
         try git(["init", "-q", "-b", "main", clone], in: root)
         try git(["remote", "add", "origin", server], in: clone)
@@ -181,6 +186,20 @@ extension Sandbox {
             usleep(50_000)
         }
         throw SandboxError(message: "\(path) did not appear in \(timeout)s")
+    }
+
+    /// Waits until a process whose command line has `word` as one of its arguments runs, and returns
+    /// its pid as the host sees it (an action's `$!` is its pid inside the sandbox's namespace).
+    func waitForProcess(withArgument word: String, timeout: Double = 30) throws -> pid_t {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where entry.first?.isNumber == true {
+                guard let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), let pid = pid_t(entry) else { continue }
+                if data.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == word }) { return pid }
+            }
+            usleep(50_000)
+        }
+        throw SandboxError(message: "no process with the argument \(word) within \(timeout)s")
     }
 
     /// Waits until `count` executions exist and all have ended; returns their summaries, newest first.

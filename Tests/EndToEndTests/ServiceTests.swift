@@ -33,7 +33,10 @@ final class ServiceTests: XCTestCase {
     func testAServiceRunnerRecoversWhatAKilledRunnerLeftWhenItStarts() throws {
         let box = try Sandbox()
         try box.git(["config", "pipeline.runnerIdleSeconds", "60"], in: box.server)
-        let pidFile = box.root + "/child.pid"
+        // A sandboxed action dies with its runner (NoSurvivorsTests); an unconfined one outlives
+        // it, and recovery must stop it.
+        try box.git(["config", "pipeline.sandbox", "false"], in: box.server)
+        let pidFile = box.exchange + "/child.pid"
         let first = try box.commit("one", files: [".pipeline.yml": Fixture.pipeline(stages: Fixture.quickStage("sleep 120 & echo $! > '\(pidFile)'; wait"))])
         try box.push()
         let child = pid_t(try box.waitForFile(pidFile).trimmingCharacters(in: .whitespacesAndNewlines))!

@@ -10,7 +10,7 @@ final class StopTests: XCTestCase {
 
     func testStopLetsTheRunningActionFinishAndStartsNothingNew() throws {
         let box = try Sandbox()
-        let marker = box.root + "/started"
+        let marker = box.exchange + "/started"
         let commit = try box.commit("one", files: [".pipeline.yml": definition(["echo go > \(marker)", "sleep 3", "echo finished"])])
         try box.push()
         _ = try box.waitForFile(marker)
@@ -30,10 +30,10 @@ final class StopTests: XCTestCase {
 
     func testAbandonKillsTheActionsProcessesAndReleasesTheStage() throws {
         let box = try Sandbox()
-        let pidFile = box.root + "/child.pid"
-        let commit = try box.commit("one", files: [".pipeline.yml": definition(["sleep 120 & echo $! > \(pidFile)", "sleep 120"])])
+        let length = String(Int.random(in: 100_000...999_999))
+        let commit = try box.commit("one", files: [".pipeline.yml": definition(["sleep \(length) &", "sleep 120"])])
         try box.push()
-        let child = pid_t(try box.waitForFile(pidFile).trimmingCharacters(in: .whitespacesAndNewlines))!
+        let child = try box.waitForProcess(withArgument: length)
         XCTAssertTrue(ProcessSupervisor.isRunning(child))
         let started = Date()
         let stop = try box.pipeline(["stop", "server#1", "--abandon"])

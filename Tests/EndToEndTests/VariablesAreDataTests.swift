@@ -6,7 +6,7 @@ import XCTest
 final class VariablesAreDataTests: XCTestCase {
     func testHostileCommitMessagesBranchNamesAndVariablesRunNothing() throws {
         let box = try Sandbox()
-        let pwned = box.root + "/PWN"
+        let pwned = box.exchange + "/PWN"
         let definition = Fixture.pipeline("""
             variables:
               - name: V

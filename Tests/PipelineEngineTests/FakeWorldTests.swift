@@ -96,7 +96,9 @@ final class FakeWorldTests: XCTestCase {
         XCTAssertTrue(outcome.succeeded)
         XCTAssertEqual(outcome.outputVariables, ["TAG": "v7"], "only declared output variables are kept")
         let spec = try XCTUnwrap(launcher.started.first)
-        XCTAssertEqual(spec.executable, "/bin/bash")
+        // In the sandbox (the default): bwrap runs bash.
+        XCTAssertTrue(spec.executable.hasSuffix("/bwrap"), spec.executable)
+        XCTAssertEqual(Array(spec.arguments.suffix(4).prefix(3)), ["/bin/bash", "--noprofile", "--norc"])
         XCTAssertEqual(spec.environment["PATH"], "/usr/bin", "the world's environment, not the process's")
         XCTAssertEqual(spec.environment["CODEBUILD_BUILD_NUMBER"], "7")
         XCTAssertEqual(spec.environment["CODEBUILD_START_TIME"], "1700000000000", "the pinned clock's time, in ms")

@@ -22,9 +22,19 @@ struct ActionContext: Sendable {
     let world: World
     /// Rings when the store changes: what an action that waits on a decision sleeps on.
     let doorbell: Doorbell
+    /// The pipeline's `network` (nil: on); an action's `configuration.Network` wins.
+    var pipelineNetwork: String? = nil
+    /// The secrets given to this action so far: its log, its output and its results are masked with them.
+    var secrets = ActionSecrets()
 
     /// Appends a line to the action's log.
-    func log(_ line: String) { world.files.append(logPath, line + "\n") }
+    func log(_ line: String) { world.files.append(logPath, secrets.mask.apply(line) + "\n") }
+
+    /// Gives the action a secret's value: from now on it is masked wherever the action's text goes.
+    func reveal(_ value: String) -> String {
+        secrets.add(value)
+        return value
+    }
 
     /// Records the running process group, so stop and recovery can signal it.
     func recordProcessGroup(_ pid: pid_t) throws {
@@ -33,7 +43,8 @@ struct ActionContext: Sendable {
 
     /// CodeBuild's variables plus ours (SPEC §6).
     func environment(sourceDirectory: String, secondaryInputs: [String: String]) -> [String: String] {
-        var env = world.environment
+        // In the sandbox the environment starts from scratch: nothing of the runner's reaches it.
+        var env = settings.sandbox ? ActionSandbox.baseEnvironment(world.environment) : world.environment
         let start = Int64((execution.startedAt ?? world.clock.now()) * 1000)
         env["CODEBUILD_BUILD_ID"] = "\(execution.pipeline):\(execution.id)"
         env["CODEBUILD_BUILD_NUMBER"] = String(execution.number)
@@ -115,12 +126,24 @@ extension ActionContext {
     /// Runs a bash script in the action's own process group, with its timeout; whatever the script
     /// left running is stopped when it ends. Output goes to the log, `mask` values as `***`.
     func runScript(_ script: String, named name: String, environment: [String: String], mask: [String] = [],
-                   timeoutSeconds: Double? = nil) async throws -> (ProcessExit, timedOut: Bool) {
+                   timeoutSeconds: Double? = nil, writable: [String] = [],
+                   capabilities: [String] = []) async throws -> (ProcessExit, timedOut: Bool) {
         let path = meta + "/" + name
         try world.files.createDirectory(meta)
         try world.files.write(path, text: script)
-        let spec = ProcessLauncher.Spec(executable: "/bin/bash", arguments: ["--noprofile", "--norc", path],
-                                        environment: environment, logPath: logPath, mask: mask)
+        var spec = ProcessLauncher.Spec(executable: "/bin/bash", arguments: ["--noprofile", "--norc", path],
+                                        environment: environment, logPath: logPath, mask: mask + secrets.values)
+        if var sandbox = sandbox(writable: writable) {
+            sandbox.capabilities = capabilities
+            guard let bwrap = ActionSandbox.program else {
+                throw ActionOutcome.failure("the sandbox needs bubblewrap, which is not installed: `apt-get install bubblewrap` " +
+                                            "(or, where it cannot be had, `git config pipeline.sandbox false`, which runs actions unconfined)")
+            }
+            spec.arguments = sandbox.arguments(executable: spec.executable, spec.arguments)
+            spec.executable = bwrap
+        } else {
+            spec.containment = true
+        }
         let (pid, pump) = try world.launcher.start(spec)
         try recordProcessGroup(pid)
         let timeout = timeoutSeconds ?? Double(action.timeoutInMinutes) * 60
@@ -132,6 +155,28 @@ extension ActionContext {
             log("[Container] action timed out after \(Int(timeout / 60)) minutes; its process group was stopped")
         }
         return (exit, timedOut)
+    }
+}
+
+extension ActionContext {
+    /// `configuration.Network`, else the pipeline's `network`: `none` cuts the action off.
+    var networkAllowed: Bool {
+        (action.configuration["Network"] ?? pipelineNetwork ?? "on").lowercased() != "none"
+    }
+
+    /// The sandbox the action's processes run in, nil when `pipeline.sandbox` is false. Writable:
+    /// the workspace with its metadata, inputs and outputs folders, and `extra` (a deploy's target).
+    func sandbox(writable extra: [String]) -> ActionSandbox? {
+        guard settings.sandbox else { return nil }
+        let own = [workspace, meta, workspace + ".inputs", workspace + ".outputs"].filter { world.files.exists($0) }
+        // The admin's shared folders, unless they would uncover the repository or its state.
+        let shared = settings.sandboxWritable.filter { folder in
+            folder.hasPrefix("/") && !layout.gitDirectory.hasPrefix(folder) && !folder.hasPrefix(layout.gitDirectory) && world.files.exists(folder)
+        }
+        let extra = extra + shared
+        for folder in extra { try? world.files.createDirectory(folder) }
+        return ActionSandbox.forRepository(layout.gitDirectory, stateFolder: layout.root, home: world.environment["HOME"],
+                                           path: world.environment["PATH"], readable: settings.sandboxReadable, writable: own + extra.filter { !own.contains($0) }, network: networkAllowed)
     }
 }
 

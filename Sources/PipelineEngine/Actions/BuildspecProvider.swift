@@ -32,28 +32,25 @@ struct BuildspecProvider: ActionProvider {
         // Environment: the buildspec's variables, then the action's EnvironmentVariables (they win,
         // as a start-build override does in CodeBuild), secrets last; CODEBUILD_* are ours.
         var environment = context.environment(sourceDirectory: context.workspace, secondaryInputs: secondary)
-        var mask: [String] = []
         let secrets = SecretStore(layout: context.layout)
         var missing: [String] = []
         func put(_ name: String, _ value: String) { if !name.hasPrefix("CODEBUILD_") { environment[name] = value } }
+        // A secret reaches only the action that references it, and is masked from then on.
+        func putSecret(_ name: String, _ value: String?, _ reference: String) {
+            if let value { put(name, context.reveal(value)) } else { missing.append(reference) }
+        }
         for variable in buildspec.variables { put(variable.name, variable.value) }
         let overrides: [(name: String, value: String, type: String)]
         do { overrides = try actionVariables(context) } catch let failure as ActionOutcome { return failure }
         for variable in overrides {
             switch variable.type {
-            case "PARAMETER_STORE":
-                if let value = try secrets.parameter(variable.value) { put(variable.name, value); mask.append(value) } else { missing.append(variable.value) }
-            case "SECRETS_MANAGER":
-                if let value = try secrets.secret(variable.value) { put(variable.name, value); mask.append(value) } else { missing.append(variable.value) }
+            case "PARAMETER_STORE": putSecret(variable.name, try secrets.parameter(variable.value), variable.value)
+            case "SECRETS_MANAGER": putSecret(variable.name, try secrets.secret(variable.value), variable.value)
             default: put(variable.name, variable.value)
             }
         }
-        for variable in buildspec.parameterStore {
-            if let value = try secrets.parameter(variable.value) { put(variable.name, value); mask.append(value) } else { missing.append(variable.value) }
-        }
-        for variable in buildspec.secretsManager {
-            if let value = try secrets.secret(variable.value) { put(variable.name, value); mask.append(value) } else { missing.append(variable.value) }
-        }
+        for variable in buildspec.parameterStore { putSecret(variable.name, try secrets.parameter(variable.value), variable.value) }
+        for variable in buildspec.secretsManager { putSecret(variable.name, try secrets.secret(variable.value), variable.value) }
         if !missing.isEmpty {
             let names = missing.map { "`\($0)`" }.joined(separator: ", ")
             context.log("[Container] secrets not set in this repository: \(names); run `git pipeline secret set NAME` on the server")
@@ -63,7 +60,7 @@ struct BuildspecProvider: ActionProvider {
         let cache = BuildCache(context: context, paths: buildspec.cachePaths)
         cache.restore()
         let script = Self.script(buildspec, source: context.workspace, meta: context.meta)
-        let (exit, timedOut) = try await context.runScript(script, named: "buildspec.sh", environment: environment, mask: mask)
+        let (exit, timedOut) = try await context.runScript(script, named: "buildspec.sh", environment: environment)
 
         let phases = (try? String(contentsOfFile: context.meta + "/phases", encoding: .utf8)) ?? ""
         let failedPhase = phases.split(separator: "\n").first { $0.hasSuffix(" FAILED") }.map { String($0.split(separator: " ")[0]) }
@@ -75,7 +72,7 @@ struct BuildspecProvider: ActionProvider {
         var stored: [(name: String, digest: String, size: Int64)] = []
         var artifactProblem: String?
         do { stored = try storeArtifacts(buildspec, context: context) } catch let problem as ActionOutcome { artifactProblem = problem.errorMessage }
-        let reports = TestReports.collect(buildspec.reports, source: context.workspace, log: context.log)
+        let reports = TestReports.collect(buildspec.reports, source: context.workspace, mask: context.secrets.mask, log: context.log)
         if succeeded && artifactProblem == nil { cache.save() }
 
         var outcome: ActionOutcome

@@ -87,8 +87,16 @@ extension ManualApproval {
             var environment = context.environment(sourceDirectory: context.workspace, secondaryInputs: [:])
             environment["PIPELINE_APPROVAL_FILE"] = path
             let launcher = context.world.launcher
-            let pid = try launcher.start(.init(executable: "/bin/bash", arguments: ["--noprofile", "--norc", "-c", command + " < \"$PIPELINE_APPROVAL_FILE\""],
-                                               environment: environment, logPath: context.logPath)).pid
+            var spec = ProcessLauncher.Spec(executable: "/bin/bash", arguments: ["--noprofile", "--norc", "-c", command + " < \"$PIPELINE_APPROVAL_FILE\""],
+                                            environment: environment, logPath: context.logPath)
+            // The action's NotificationCommand is the pusher's code: it runs in the sandbox. The
+            // admin's `pipeline.notify` is trusted and runs as the runner.
+            if context.action.configuration["NotificationCommand"] != nil, let sandbox = context.sandbox(writable: []) {
+                guard let bwrap = ActionSandbox.program else { throw ActionOutcome.failure("the sandbox needs bubblewrap, which is not installed") }
+                spec.arguments = sandbox.arguments(executable: spec.executable, spec.arguments)
+                spec.executable = bwrap
+            }
+            let pid = try launcher.start(spec).pid
             Task.detached {
                 let exit = await launcher.wait(pid: pid, timeout: 300, grace: 2).0
                 context.log("[Approval] notification command ended with \(exit.description)")

@@ -27,12 +27,16 @@ public struct TestReport: Codable, Sendable, Equatable {
 /// Reads `reports` groups: JUnit XML (JUNITXML, CodeBuild's default) is counted; other formats are
 /// kept as files only (lint warns).
 enum TestReports {
-    static func collect(_ groups: [ReportGroup], source: String, log: (String) -> Void) -> TestReport? {
+    static func collect(_ groups: [ReportGroup], source: String, mask: SecretMask = SecretMask([]), log: (String) -> Void) -> TestReport? {
         guard !groups.isEmpty else { return nil }
         var report = TestReport()
         var files = 0
         for group in groups where group.fileFormat == "JUNITXML" {
-            let base = group.baseDirectory.map { $0.hasPrefix("/") ? $0 : source + "/" + $0 } ?? source
+            // Reports come from inside the source, never through a link out of it.
+            guard let base = Confinement.path(group.baseDirectory ?? "", in: source) else {
+                log("[Container] report group \(group.name): base-directory \(group.baseDirectory ?? "") leaves the source folder (absolute, .., or a link out); not read")
+                continue
+            }
             let globs = group.files.map { Glob($0 == "**/*" ? "**" : ($0.hasPrefix("./") ? String($0.dropFirst(2)) : $0)) }
             guard let walker = FileManager.default.enumerator(atPath: base) else {
                 log("[Container] report group \(group.name): \(base) does not exist")
@@ -42,8 +46,12 @@ enum TestReports {
                 guard globs.contains(where: { $0.matches(relative) }) else { continue }
                 var isFolder: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: base + "/" + relative, isDirectory: &isFolder), !isFolder.boolValue else { continue }
-                guard let data = FileManager.default.contents(atPath: base + "/" + relative) else { continue }
-                let reader = JUnitReader()
+                guard let inside = Confinement.path(relative, in: base, mustExist: true) else {
+                    log("[Container] report group \(group.name): \(relative) is a link out of the source; not read")
+                    continue
+                }
+                guard let data = FileManager.default.contents(atPath: inside) else { continue }
+                let reader = JUnitReader(mask: mask)
                 let parser = XMLParser(data: data)
                 parser.delegate = reader
                 guard parser.parse() else {
@@ -70,6 +78,11 @@ enum TestReports {
 /// Counts `<testcase>` elements; one with `<failure>` or `<error>` failed, one with `<skipped>` was skipped.
 final class JUnitReader: NSObject, XMLParserDelegate {
     var report = TestReport()
+    /// Applied before a message is cut to length, so no part of a secret is left at the cut.
+    let mask: SecretMask
+
+    init(mask: SecretMask) { self.mask = mask }
+
     private var current: (name: String, failed: Bool, skipped: Bool, message: String?)?
 
     func parser(_ parser: XMLParser, didStartElement element: String, namespaceURI: String?, qualifiedName: String?,
@@ -77,10 +90,10 @@ final class JUnitReader: NSObject, XMLParserDelegate {
         switch element {
         case "testcase":
             let name = [attributes["classname"], attributes["name"]].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ".")
-            current = (name.isEmpty ? "unnamed test" : name, false, false, nil)
+            current = (name.isEmpty ? "unnamed test" : mask.apply(name), false, false, nil)
         case "failure", "error":
             current?.failed = true
-            if current?.message == nil { current?.message = attributes["message"].map { String($0.prefix(200)) } }
+            if current?.message == nil { current?.message = attributes["message"].map { String(mask.apply($0).prefix(200)) } }
         case "skipped":
             current?.skipped = true
         default: break

@@ -170,7 +170,8 @@ struct DirectoryDeploy: ActionProvider {
         environment["DEPLOYMENT_GROUP_ID"] = environment["DEPLOYMENT_GROUP_NAME"]
         environment["PIPELINE_RELEASE_DIR"] = release
         // releases/<id> lives in the target.
-        environment["PIPELINE_DEPLOY_TARGET"] = ((release as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        let target = ((release as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        environment["PIPELINE_DEPLOY_TARGET"] = target
         let q = shellQuote
         for (index, script) in scripts.enumerated() {
             let path = bundle + "/" + script.location.drop { $0 == "/" }
@@ -178,14 +179,19 @@ struct DirectoryDeploy: ActionProvider {
                 throw Failure(event: event, message: "script \(script.location) is not in the revision")
             }
             var run = FileManager.default.isExecutableFile(atPath: path) ? q(path) : "/bin/bash " + q(path)
+            var capabilities: [String] = []
             if let user = script.runas, user != NSUserName() {
-                if getuid() == 0 { run = "runuser -u \(q(user)) -- " + run } else {
+                if getuid() == 0 {
+                    run = "runuser -u \(q(user)) -- " + run
+                    capabilities = ["CAP_SETUID", "CAP_SETGID"]
+                } else {
                     context.log("[CodeDeploy] runas \(user) needs root; \(script.location) runs as \(NSUserName())")
                 }
             }
             context.log("[CodeDeploy] \(event) running \(script.location) (timeout \(script.timeoutSeconds)s)")
             let (exit, timedOut) = try await context.runScript("cd -- \(q(bundle)) || exit 97\n\(run)\n", named: "\(id).\(event).\(index).sh",
-                                                                 environment: environment, timeoutSeconds: Double(script.timeoutSeconds))
+                                                                 environment: environment, timeoutSeconds: Double(script.timeoutSeconds),
+                                                                 writable: [bundle, target], capabilities: capabilities)
             if timedOut { throw Failure(event: event, message: "\(script.location) timed out after \(script.timeoutSeconds)s") }
             guard exit.succeeded else { throw Failure(event: event, message: "\(script.location) ended with \(exit.description)") }
         }

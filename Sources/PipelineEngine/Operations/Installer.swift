@@ -155,7 +155,29 @@ public struct Installer {
     }
 
     /// Checks an installation; each finding says what is wrong and how to fix it.
-    public func doctor() -> (ok: [String], problems: [String]) {
+    public func doctor() async -> (ok: [String], problems: [String]) {
+        var (ok, problems) = checkInstallation()
+        guard let repository = try? Repository(path: gitDirectory), let settings = try? PipelineSettings(repository: repository) else { return (ok, problems) }
+        let layout = StateLayout(gitDirectory: repository.gitDirectory)
+        guard settings.sandbox else {
+            ok.append("sandbox: OFF (pipeline.sandbox=false): actions run with the runner's access to this server, and every note says so — " +
+                      "`git config --unset pipeline.sandbox` turns it back on")
+            return (ok, problems)
+        }
+        let sandbox = ActionSandbox.forRepository(layout.gitDirectory, stateFolder: layout.root, home: ProcessInfo.processInfo.environment["HOME"],
+                                                  path: ProcessInfo.processInfo.environment["PATH"], readable: settings.sandboxReadable,
+                                                  writable: [], network: true)
+        switch await sandbox.probe() {
+        case .success(let milliseconds):
+            ok.append("sandbox: bubblewrap works; an action's sandbox starts in \(String(format: "%.1f", milliseconds)) ms")
+        case .failure(let error):
+            problems.append("the sandbox cannot run here (\(error.message)) — install bubblewrap (`apt-get install bubblewrap`); a service user " +
+                            "that is not root needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1); else `git config pipeline.sandbox false`")
+        }
+        return (ok, problems)
+    }
+
+    func checkInstallation() -> (ok: [String], problems: [String]) {
         var ok: [String] = [], problems: [String] = []
         let repository: Repository
         do { repository = try Repository(path: gitDirectory) } catch {

@@ -49,6 +49,9 @@ public struct ProcessLauncher: Launcher {
         public var logPath: String?
         /// Values replaced by `***` in the output before it reaches the log (secrets).
         public var mask: [String]
+        /// Keep every process it starts in a cgroup of its own (ProcessContainment): for actions
+        /// that run without the sandbox.
+        public var containment = false
 
         public init(executable: String, arguments: [String], environment: [String: String], logPath: String? = nil, mask: [String] = []) {
             self.executable = executable
@@ -67,6 +70,8 @@ public struct ProcessLauncher: Launcher {
     /// Spawns the process; with values to mask, its output goes through a pipe that a thread copies
     /// into the log line by line with the values replaced. `drain()` the pump once the group is gone.
     public static func spawnMasked(_ spec: Spec) throws -> (pid: pid_t, pump: OutputPump?) {
+        var spec = spec
+        if spec.containment { (spec.executable, spec.arguments) = ProcessContainment.wrap(spec.executable, spec.arguments) }
         guard !spec.mask.isEmpty, let logPath = spec.logPath else {
             return (try Spawn.spawn(spec.executable, spec.arguments, environment: spec.environment, logPath: spec.logPath, newSession: false), nil)
         }

@@ -8,15 +8,56 @@ public enum ProcessSupervisor {
     /// without holding a thread.
     /// (Real time, not the World's clock: the grace is what a real process gets to exit.)
     public static func terminate(group: pid_t, grace: Double) async {
-        guard group > 1, groupAlive(group) else { return }
-        kill(-group, SIGTERM)
+        guard group > 1 else { return }
+        func alive() -> Bool { groupAlive(group) || !ProcessContainment.members(group).isEmpty }
+        guard alive() else {
+            ProcessContainment.killAll(group)  // an empty cgroup left behind is removed
+            return
+        }
+        signal(group, SIGTERM)
         let deadline = Date().addingTimeInterval(grace)
         while Date() < deadline {
-            if !groupAlive(group) { return }
+            if !alive() { break }
             try? await Task.sleep(nanoseconds: 50_000_000)
             if Task.isCancelled { break }  // no time left to be gentle
         }
         kill(-group, SIGKILL)
+        ProcessContainment.killAll(group)
+    }
+
+    /// Sends `signal` to the group's processes. A sandbox's bwrap would die of SIGTERM at once and
+    /// take its namespace with it: the processes inside get the signal themselves, so that a build
+    /// may clean up in its grace period; SIGKILL of bwrap later ends whatever is left.
+    static func signal(_ group: pid_t, _ signal: Int32) {
+        if signal != SIGKILL, command(of: group) == "bwrap" {
+            for pid in descendants(of: group) where command(of: pid) != "bwrap" { kill(pid, signal) }
+        } else {
+            kill(-group, signal)
+        }
+        ProcessContainment.signal(group, signal)
+    }
+
+    /// The process's name (`comm`).
+    static func command(of pid: pid_t) -> String? {
+        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines)
+    }
+
+    /// Every live process below `root` in the process tree.
+    static func descendants(of root: pid_t) -> [pid_t] {
+        var children: [pid_t: [pid_t]] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where entry.first?.isNumber == true {
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, fields[0] != "Z", let parent = pid_t(fields[1]) { children[parent, default: []].append(pid) }
+        }
+        var result: [pid_t] = []
+        var queue = children[root] ?? []
+        while let next = queue.popLast() {
+            result.append(next)
+            queue += children[next] ?? []
+        }
+        return result
     }
 
     /// Stops every group, all at once, and returns when each is gone.

@@ -26,6 +26,9 @@ public struct NoteRecord: Codable, Sendable, Equatable {
     public var definitionError: String?
     public var sourceArtifact: String?
     public var stages: [Stage]
+    /// What the reader of the results should know about how they were made (actions that ran
+    /// without the sandbox).
+    public var warnings: [String]? = nil
 
     public struct Stage: Codable, Sendable, Equatable {
         public var name: String

@@ -45,6 +45,7 @@ public enum NoteRenderer {
         lines += details
         if let artifact = r.sourceArtifact { lines.append("  SourceArtifact sha256:\(artifact)") }
         if let summary = r.statusSummary, r.definitionError == nil { lines.append("  \(Sanitized.text(summary))") }
+        for warning in r.warnings ?? [] { lines.append("  " + warning) }
         return lines.joined(separator: "\n") + "\n"
     }
 

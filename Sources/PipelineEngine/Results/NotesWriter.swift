@@ -50,7 +50,7 @@ public final class NotesWriter: Sendable {
         }
         let start = execution.startedAt ?? execution.createdAt
         let end = execution.endedAt
-        return NoteRecord(
+        var record = NoteRecord(
             schema: NoteRecord.schemaVersion, revision: revision, pipeline: execution.pipeline, pipelineExecutionId: execution.id,
             number: execution.number, status: execution.status.rawValue, statusSummary: execution.statusSummary,
             executionMode: execution.executionMode, ref: execution.ref, commit: execution.sourceRevision,
@@ -59,6 +59,11 @@ public final class NotesWriter: Sendable {
             durationSeconds: ((end ?? clock.now()) - start).rounded(),
             definitionPath: execution.definitionPath, definitionError: execution.definitionError,
             sourceArtifact: execution.sourceArtifactDigest, stages: noteStages)
+        if !settings.sandbox && !actions.isEmpty {
+            record.warnings = ["warning: actions ran without the sandbox (pipeline.sandbox=false), with the runner's access to this server; " +
+                               "their results can have been changed by the code they ran"]
+        }
+        return record
     }
 
     /// Brings both notes of the execution's commit up to date with the store.

@@ -20,6 +20,15 @@ public struct PipelineSettings: Sendable {
     var keepWorkspaces = Housekeeping.KeepWorkspaces.lastFailed
     /// `pipeline.retainExecutions`: how many executions of a pipeline keep their logs and artifacts.
     public var retainExecutions = 500
+    /// `pipeline.sandbox`: false runs actions on the host with the runner's powers (every note
+    /// then says so); true (the default) runs them in bubblewrap (Process/ActionSandbox.swift).
+    public var sandbox = true
+    /// `pipeline.sandboxReadable`: folders (comma- or space-separated) the sandbox shows read-only
+    /// though they lie in a hidden one (a toolchain in the service user's home).
+    public var sandboxReadable: [String] = []
+    /// `pipeline.sandboxWritable`: folders the sandbox binds writable for every action (a drop
+    /// folder the admin shares with builds). Never the repository or its state.
+    public var sandboxWritable: [String] = []
 
     public init() {}
 
@@ -33,6 +42,15 @@ public struct PipelineSettings: Sendable {
         if let value = try repository.configString("pipeline.hostingUser"), !value.isEmpty { hostingUser = value }
         keepWorkspaces = Housekeeping.KeepWorkspaces(try repository.configString("pipeline.keepWorkspaces"))
         if let value = try repository.configString("pipeline.retainExecutions"), let count = Int(value), count > 0 { retainExecutions = count }
+        if let value = try repository.configString("pipeline.sandbox") {
+            sandbox = !["false", "no", "off", "0"].contains(value.lowercased())
+        }
+        if let value = try repository.configString("pipeline.sandboxReadable") {
+            sandboxReadable = value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+        }
+        if let value = try repository.configString("pipeline.sandboxWritable") {
+            sandboxWritable = value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+        }
         if let value = try repository.configString("pipeline.approvers") {
             approvers = value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
         }

@@ -19,6 +19,9 @@ public struct PipelineDeclaration: Sendable, Codable, Equatable {
     public var stages: [Stage]
     /// Findings that do not stop the pipeline from running.
     public var warnings: [Diagnostic]
+    /// `network: none` cuts every action of the pipeline off the network (nil: on); an action's
+    /// `configuration.Network` wins.
+    public var network: String? = nil
 
     public init(name: String, executionMode: ExecutionMode = .superseded, variables: [PipelineVariable] = [],
                 triggers: [Trigger] = [], stages: [Stage], warnings: [Diagnostic] = []) {

@@ -25,7 +25,7 @@ public struct DefinitionParser: YAMLReading {
         "Runscope", "ThirdParty", "SNS",
     ]
 
-    static let pipelineKeys = ["name", "executionMode", "pipelineType", "variables", "triggers", "stages", "version"]
+    static let pipelineKeys = ["name", "executionMode", "pipelineType", "variables", "triggers", "stages", "version", "network"]
     static let awsOnlyPipelineKeys = ["roleArn", "artifactStore", "artifactStores", "restartExecutionOnUpdate",
                                       "disableInboundStageTransitions", "tags"]
     static let stageKeys = ["name", "actions", "onFailure"]
@@ -129,6 +129,12 @@ public struct DefinitionParser: YAMLReading {
         if let node = top["pipelineType"]?.value, let text = string(node, "pipelineType"), text != "V2", text != "V1" {
             error(node, "pipelineType `\(text)` is not V1 or V2")
         }
+        var network: String?
+        if let node = top["network"]?.value, let text = string(node, "network") {
+            if ["none", "on"].contains(text.lowercased()) { network = text.lowercased() } else {
+                error(node, "network `\(text)` is not `none` or `on`", fix: "write `network: none` to cut the actions off the network")
+            }
+        }
         let variables = parseVariables(top["variables"]?.value)
         let triggers = parseTriggers(top["triggers"]?.value)
         var stages: [Stage] = []
@@ -142,7 +148,9 @@ public struct DefinitionParser: YAMLReading {
         addImplicitSource(&stages)
         checkGraph(stages, stageNodes: top["stages"].map { list($0.value, "stages") } ?? [])
         checkSourceVariables(stages)
-        return PipelineDeclaration(name: pipelineName, executionMode: mode, variables: variables, triggers: triggers, stages: stages)
+        var declaration = PipelineDeclaration(name: pipelineName, executionMode: mode, variables: variables, triggers: triggers, stages: stages)
+        declaration.network = network
+        return declaration
     }
 
     mutating func parseVariables(_ node: Node?) -> [PipelineVariable] {
@@ -277,6 +285,10 @@ public struct DefinitionParser: YAMLReading {
         let commands = commandNodes.compactMap { string($0, "a command") }
         if provider == "Commands" && commands.isEmpty && !actionMisspelt.contains("commands") {
             error(f["commands"]?.value ?? node, "Commands action `\(actionName)` has no commands", fix: "add `commands:` with a list of shell commands")
+        }
+        if let network = configuration["Network"], !["none", "on"].contains(network.lowercased()) {
+            error(f["configuration"]?.value, "configuration.Network `\(network)` is not `none` or `on`",
+                  fix: "write `Network: none` to cut the action off the network, or leave it out")
         }
         if provider == "Git", let format = configuration["OutputArtifactFormat"], format != "CODE_ZIP" {
             if format == "CODEBUILD_CLONE_REF" || format == "CLONE_REF" {
