@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib
 
-.PHONY: deps build release demo test bench clean
+.PHONY: deps build release demo test bench fuzz clean
 
 deps:
 	@sh scripts/ensure-deps.sh
@@ -27,3 +27,13 @@ bench: release
 
 clean:
 	rm -rf .build
+
+# libFuzzer on the zip reader and the definition parsers, each for FUZZ_SECONDS (its own build
+# folder: the instrumented build must not replace the normal one). Findings land in fuzz/findings/;
+# commit a crashing input under Tests/Fuzz/regressions/ (the unit tests replay every file there).
+FUZZ_SECONDS ?= 120
+FUZZ_FLAGS = --build-path .build/fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING
+fuzz: deps
+	$(SWIFT) build $(FUZZ_FLAGS) --product fuzz-zip
+	$(SWIFT) build $(FUZZ_FLAGS) --product fuzz-definition
+	@sh scripts/fuzz.sh "$$($(SWIFT) build $(FUZZ_FLAGS) --show-bin-path)" $(FUZZ_SECONDS)
