@@ -29,6 +29,7 @@ final class SandboxTests: XCTestCase {
             "ls \(box.clone) && echo SAW-CLONE || echo \"other repositories hidden\"",
             #"mount -o remount,bind,rw / && echo REMOUNTED || echo "no capabilities""#,
             #"echo "runner variable: [${GP_RUNNER_ONLY-}]""#,
+            #"echo "shadow: $(cat /etc/shadow | wc -c) bytes""#,
             "echo \"workspace writable\" > made-here.txt && cat made-here.txt",
             "exit 3",
         ])), Fixture.shipStage)
@@ -45,7 +46,7 @@ final class SandboxTests: XCTestCase {
         }
         for text in ["never-seen-0xC0FFEE", "runner-secret-value"] { XCTAssertFalse(log.contains(text), "\(text) in the log:\n\(log)") }
         for line in ["no secrets file", "no store", "refs are read-only", "the repository reads", "host read-only", "usr read-only",
-                     "other repositories hidden", "no capabilities", "runner variable: []", "workspace writable"] {
+                     "other repositories hidden", "no capabilities", "runner variable: []", "shadow: 0 bytes", "workspace writable"] {
             XCTAssertTrue(lines.contains(line), "\(line) missing:\n\(log)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: outside))

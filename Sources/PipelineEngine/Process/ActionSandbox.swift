@@ -90,6 +90,7 @@ public struct ActionSandbox: Sendable, Equatable {
         for folder in readable { args += ["--ro-bind", folder, folder] }
         for folder in hiddenInside { args += ["--tmpfs", folder] }
         for folder in writable { args += ["--bind", folder, folder] }
+        for file in Self.rootOnlyFiles() { args += ["--ro-bind", "/dev/null", file] }
         if !network { args.append("--unshare-net") }
         args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "git-pipeline",
                  "--die-with-parent", "--new-session"]
@@ -99,6 +100,18 @@ public struct ActionSandbox: Sendable, Equatable {
 }
 
 extension ActionSandbox {
+    /// Files only root may read, emptied in the sandbox of a runner that runs as root: its actions
+    /// run as uid 0 (without capabilities), which still owns them. A service user (`User=git`)
+    /// cannot read them in the first place.
+    static func rootOnlyFiles() -> [String] {
+        guard getuid() == 0 else { return [] }
+        var files = ["/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers", "/etc/munge/munge.key"]
+        if let keys = try? FileManager.default.contentsOfDirectory(atPath: "/etc/ssh") {
+            files += keys.filter { $0.hasPrefix("ssh_host_") && $0.hasSuffix("_key") }.map { "/etc/ssh/" + $0 }
+        }
+        return files.filter { FileManager.default.fileExists(atPath: $0) }
+    }
+
     /// The only variables of the runner's own environment a sandboxed action starts from: where
     /// programs are, the locale and the time zone, who it runs as. HOME is an empty private tmpfs.
     public static func baseEnvironment(_ runner: [String: String]) -> [String: String] {
