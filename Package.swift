@@ -50,8 +50,9 @@ let package = Package(
         .executableTarget(name: "git-pipeline-hook", dependencies: ["HookClient"], swiftSettings: swiftSettings),
         // libFuzzer targets (`make fuzz`): the zip reader and the definition parsers. The normal build
         // makes replayers that run files through the same entry point.
-        .executableTarget(name: "fuzz-zip", dependencies: ["PipelineEngine"], swiftSettings: swiftSettings),
-        .executableTarget(name: "fuzz-definition", dependencies: ["PipelineModel"], swiftSettings: swiftSettings),
+        .target(name: "FuzzDriver", swiftSettings: swiftSettings),
+        .executableTarget(name: "fuzz-zip", dependencies: ["FuzzDriver", "PipelineEngine"], swiftSettings: swiftSettings),
+        .executableTarget(name: "fuzz-definition", dependencies: ["FuzzDriver", "PipelineModel"], swiftSettings: swiftSettings),
         .testTarget(name: "GitTests", dependencies: ["Git"], swiftSettings: swiftSettings),
         .testTarget(name: "PipelineModelTests", dependencies: ["PipelineModel"], swiftSettings: swiftSettings),
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "Git"], swiftSettings: swiftSettings),

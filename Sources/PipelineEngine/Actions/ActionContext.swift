@@ -133,17 +133,7 @@ extension ActionContext {
         try world.files.write(path, text: script)
         var spec = ProcessLauncher.Spec(executable: "/bin/bash", arguments: ["--noprofile", "--norc", path],
                                         environment: environment, logPath: logPath, mask: mask + secrets.values)
-        if var sandbox = sandbox(writable: writable) {
-            sandbox.capabilities = capabilities
-            guard let bwrap = ActionSandbox.program else {
-                throw ActionOutcome.failure("the sandbox needs bubblewrap, which is not installed: `apt-get install bubblewrap` " +
-                                            "(or, where it cannot be had, `git config pipeline.sandbox false`, which runs actions unconfined)")
-            }
-            spec.arguments = sandbox.arguments(executable: spec.executable, spec.arguments)
-            spec.executable = bwrap
-        } else {
-            spec.containment = true
-        }
+        try confine(&spec, writable: writable, capabilities: capabilities)
         let (pid, pump) = try world.launcher.start(spec)
         try recordProcessGroup(pid)
         let timeout = timeoutSeconds ?? Double(action.timeoutInMinutes) * 60
@@ -162,6 +152,22 @@ extension ActionContext {
     /// `configuration.Network`, else the pipeline's `network`: `none` cuts the action off.
     var networkAllowed: Bool {
         (action.configuration["Network"] ?? pipelineNetwork ?? "on").lowercased() != "none"
+    }
+
+    /// Makes `spec` run in the action's sandbox (or, with the sandbox off, in its own cgroup): the
+    /// one way a pusher's code is started.
+    func confine(_ spec: inout ProcessLauncher.Spec, writable: [String] = [], capabilities: [String] = []) throws {
+        guard var sandbox = sandbox(writable: writable) else {
+            spec.containment = true
+            return
+        }
+        sandbox.capabilities = capabilities
+        guard let bwrap = ActionSandbox.program else {
+            throw ActionOutcome.failure("the sandbox needs bubblewrap, which is not installed: `apt-get install bubblewrap` " +
+                                        "(or, where it cannot be had, `git config pipeline.sandbox false`, which runs actions unconfined)")
+        }
+        spec.arguments = sandbox.arguments(executable: spec.executable, spec.arguments)
+        spec.executable = bwrap
     }
 
     /// The sandbox the action's processes run in, nil when `pipeline.sandbox` is false. Writable:

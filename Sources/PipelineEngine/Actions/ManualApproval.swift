@@ -91,14 +91,11 @@ extension ManualApproval {
                                             environment: environment, logPath: context.logPath)
             // The action's NotificationCommand is the pusher's code: it runs in the sandbox. The
             // admin's `pipeline.notify` is trusted and runs as the runner.
-            if context.action.configuration["NotificationCommand"] != nil, let sandbox = context.sandbox(writable: []) {
-                guard let bwrap = ActionSandbox.program else { throw ActionOutcome.failure("the sandbox needs bubblewrap, which is not installed") }
-                spec.arguments = sandbox.arguments(executable: spec.executable, spec.arguments)
-                spec.executable = bwrap
-            }
+            if context.action.configuration["NotificationCommand"] != nil { try context.confine(&spec) }
             let pid = try launcher.start(spec).pid
             Task.detached {
                 let exit = await launcher.wait(pid: pid, timeout: 300, grace: 2).0
+                await ProcessSupervisor.terminate(group: pid, grace: 2)  // its leftovers, and its cgroup
                 context.log("[Approval] notification command ended with \(exit.description)")
             }
         } catch {
