@@ -35,62 +35,91 @@ struct Housekeeping {
         }
     }
 
-    private func ended(_ pipeline: String) throws -> [ExecutionRecord] {
+    private static let terminal = ExecutionStatus.allCases.filter(\.isTerminal).map(\.rawValue)
+    private static var terminalList: String { terminal.map { "'\($0)'" }.joined(separator: ",") }
+
+    /// The ids of the pipeline's newest ended executions (or its newest failed one), newest first:
+    /// an index walk of `limit` rows, whatever the history holds.
+    private func newestEnded(_ pipeline: String, limit: Int, failedOnly: Bool = false) throws -> [String] {
         try store.read { db in
-            try ExecutionRecord.filter(Column("pipeline") == pipeline && ExecutionStatus.allCases.filter(\.isTerminal).map(\.rawValue).contains(Column("status")))
-                .order(Column("number").desc).fetchAll(db)
+            try String.fetchAll(db, sql: """
+                SELECT id FROM executions WHERE pipeline = ? AND status IN (\(failedOnly ? "'Failed'" : Self.terminalList))
+                ORDER BY number DESC LIMIT ?
+                """, arguments: [pipeline, limit])
         }
     }
 
+    /// Of the execution folders in `folder` (workspaces or logs), those of the pipeline's ended
+    /// executions: the work is proportional to what is on the disk, not to the history.
+    private func endedFolders(_ pipeline: String, in folder: String) throws -> Set<String> {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix(".") }
+        guard !names.isEmpty else { return [] }
+        var found: Set<String> = []
+        for chunk in stride(from: 0, to: names.count, by: 500).map({ Array(names[$0..<min($0 + 500, names.count)]) }) {
+            found.formUnion(try store.read { db in
+                try String.fetchAll(db, sql: """
+                    SELECT id FROM executions WHERE pipeline = ? AND status IN (\(Self.terminalList))
+                    AND id IN (\(chunk.map { _ in "?" }.joined(separator: ",")))
+                    """, arguments: StatementArguments([pipeline] + chunk))
+            })
+        }
+        return found
+    }
+
     private func cleanWorkspaces(pipeline: String) throws {
-        let executions = try ended(pipeline)
         let keep: Set<String>
         switch settings.keepWorkspaces {
         case .all: return
         case .none: keep = []
-        case .lastFailed: keep = Set(executions.first { $0.status == .failed }.map { [$0.id] } ?? [])
-        case .newest(let count): keep = Set(executions.prefix(count).map(\.id))
+        case .lastFailed: keep = Set(try newestEnded(pipeline, limit: 1, failedOnly: true))
+        case .newest(let count): keep = Set(try newestEnded(pipeline, limit: count))
         }
-        for execution in executions where !keep.contains(execution.id) { remove(layout.work + "/" + execution.id) }
+        for id in try endedFolders(pipeline, in: layout.work) where !keep.contains(id) { remove(layout.work + "/" + id) }
     }
 
     /// Logs, workspaces and artifacts of the executions past the newest `retainExecutions`.
     private func retain(pipeline: String) throws {
-        let executions = try ended(pipeline)
-        guard executions.count > settings.retainExecutions else { return }
-        var pruned = 0
-        for execution in executions.dropFirst(settings.retainExecutions) {
-            let hadFiles = FileManager.default.fileExists(atPath: layout.logs + "/" + execution.id)
-                || FileManager.default.fileExists(atPath: layout.work + "/" + execution.id)
-            remove(layout.logs + "/" + execution.id)
-            remove(layout.work + "/" + execution.id)
-            if hadFiles { pruned += 1 }
+        let kept = Set(try newestEnded(pipeline, limit: settings.retainExecutions))
+        guard kept.count >= settings.retainExecutions else { return }
+        let past = try endedFolders(pipeline, in: layout.logs).union(try endedFolders(pipeline, in: layout.work)).subtracting(kept)
+        guard !past.isEmpty else { return }
+        for id in past {
+            remove(layout.logs + "/" + id)
+            remove(layout.work + "/" + id)
         }
-        guard pruned > 0 else { return }
-        let removed = try collectArtifacts(pastRetention: Set(executions.dropFirst(settings.retainExecutions).map(\.id)))
-        log("retention (\(settings.retainExecutions) executions of \(pipeline)): removed the logs and workspaces of \(pruned) older execution" +
-            (pruned == 1 ? "" : "s") + " and \(removed) artifact" + (removed == 1 ? "" : "s") + " nothing retained uses")
+        let removed = try collectArtifacts(of: past, pipeline: pipeline, kept: kept)
+        log("retention (\(settings.retainExecutions) executions of \(pipeline)): removed the logs and workspaces of \(past.count) older execution" +
+            (past.count == 1 ? "" : "s") + " and \(removed) artifact" + (removed == 1 ? "" : "s") + " nothing retained uses")
     }
 
-    /// Removes the zips that only executions past retention use. Every other execution's artifacts,
-    /// source artifacts, and every deployed bundle (a rollback may redeploy it) stay.
-    private func collectArtifacts(pastRetention: Set<String>) throws -> Int {
-        let (used, candidates) = try store.read { db -> (Set<String>, Set<String>) in
-            var used = Set<String>(), candidates = Set<String>()
-            for row in try Row.fetchAll(db, sql: "SELECT executionId, digest FROM artifacts") {
-                let digest: String = row["digest"]
-                if pastRetention.contains(row["executionId"] as String) { candidates.insert(digest) } else { used.insert(digest) }
+    /// Removes the zips of `pruned` executions that nothing retained uses: no execution of another
+    /// pipeline, none of this one's that is retained or still running, no deployed bundle (a
+    /// rollback may redeploy it). Index lookups per digest.
+    private func collectArtifacts(of pruned: Set<String>, pipeline: String, kept: Set<String>) throws -> Int {
+        let candidates = try store.read { db -> Set<String> in
+            var digests = Set<String>()
+            for id in pruned {
+                digests.formUnion(try String.fetchAll(db, sql: "SELECT digest FROM artifacts WHERE executionId = ?", arguments: [id]))
+                if let source = try String.fetchOne(db, sql: "SELECT sourceArtifactDigest FROM executions WHERE id = ?", arguments: [id]) {
+                    digests.insert(source)
+                }
             }
-            for row in try Row.fetchAll(db, sql: "SELECT id, sourceArtifactDigest FROM executions WHERE sourceArtifactDigest IS NOT NULL") {
-                let digest: String = row["sourceArtifactDigest"]
-                if pastRetention.contains(row["id"] as String) { candidates.insert(digest) } else { used.insert(digest) }
-            }
-            used.formUnion(try String.fetchAll(db, sql: "SELECT bundleDigest FROM deployments"))
-            return (used, candidates)
+            return digests
         }
+        // Used: by a row that is not past retention (another pipeline's, a retained one, a running one).
+        func usedElsewhere(_ digest: String, _ db: Database) throws -> Bool {
+            let keptList = kept.map { "'\($0)'" }.joined(separator: ",")
+            let notPast = "(e.pipeline != ? OR e.status NOT IN (\(Self.terminalList))" + (kept.isEmpty ? ")" : " OR e.id IN (\(keptList)))")
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM artifacts a JOIN executions e ON e.id = a.executionId WHERE a.digest = ? AND \(notPast) LIMIT 1",
+                                 arguments: [digest, pipeline]) == true { return true }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM executions e WHERE e.sourceArtifactDigest = ? AND \(notPast) LIMIT 1",
+                                 arguments: [digest, pipeline]) == true { return true }
+            return try Bool.fetchOne(db, sql: "SELECT 1 FROM deployments WHERE bundleDigest = ? LIMIT 1", arguments: [digest]) == true
+        }
+        let unused = try store.read { db in try candidates.filter { !(try usedElsewhere($0, db)) } }
         let store = ArtifactStore(layout: layout)
         var removed = 0
-        for digest in candidates.subtracting(used) where FileManager.default.fileExists(atPath: store.path(ofDigest: digest)) {
+        for digest in unused where FileManager.default.fileExists(atPath: store.path(ofDigest: digest)) {
             remove(store.path(ofDigest: digest))
             removed += 1
         }

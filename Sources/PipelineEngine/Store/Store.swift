@@ -211,6 +211,21 @@ public final class Store: Sendable {
                 """)
             try db.execute(sql: "ALTER TABLE executions ADD COLUMN intakeEntry TEXT")
         }
+        migrator.registerMigration("v14 history indexes") { db in
+            // Flat in history (issue 12): an execution's newest event (every note write, recovery's
+            // note repair), a pipeline's newest executions (history, status), a stage's latest run
+            // (status), a push's executions (the hook's answer) and who uses a digest (retention)
+            // are index lookups, not scans of every execution's rows.
+            try db.execute(sql: """
+                CREATE INDEX events_by_execution ON events(executionId, id);
+                CREATE INDEX executions_by_pipeline_time ON executions(pipeline, createdAt, number);
+                CREATE INDEX executions_by_time ON executions(createdAt, number);
+                CREATE INDEX executions_by_intake ON executions(intakeEntry);
+                CREATE INDEX executions_by_source_artifact ON executions(sourceArtifactDigest);
+                CREATE INDEX stages_by_name ON stages(name, startedAt);
+                CREATE INDEX artifacts_by_digest ON artifacts(digest);
+                """)
+        }
         return migrator
     }
 
@@ -283,8 +298,9 @@ public final class Store: Sendable {
         guard !prefix.isEmpty, prefix.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
             throw StoreError.notFound("no execution matches `\(Sanitized.text(name))` (use PIPELINE#N, a UUID, or a unique prefix of one)")
         }
+        // A range of the primary key: ids are lowercase hex and `-`, all below `g`.
         let matches = try read {
-            try ExecutionRecord.fetchAll($0, sql: "SELECT * FROM executions WHERE substr(id, 1, ?) = ? LIMIT 2", arguments: [prefix.count, prefix])
+            try ExecutionRecord.fetchAll($0, sql: "SELECT * FROM executions WHERE id >= ? AND id < ? LIMIT 2", arguments: [prefix, prefix + "g"])
         }
         if matches.count == 1 { return matches[0] }
         if matches.isEmpty { throw StoreError.notFound("no execution matches `\(Sanitized.text(name))` (use PIPELINE#N, a UUID, or a unique prefix of one)") }
