@@ -18,6 +18,13 @@ idle_runner_cpu_percent  CPU an idle `runner --foreground` uses over 20 s, in % 
 sandbox_start_ms  median time to start an action's sandbox (bubblewrap with the repository's own
                   arguments, as `git pipeline doctor` measures it) around /bin/true; bound 25 ms
 sandbox_true_ms   /bin/true started directly, the anchor; sandbox_ratio the quotient
+history_*_ratio   runner start (recovery included, then idle exit), `status`, `history`, `show` of the
+                  newest execution and a push (runner warm), each with 10,000 executions in the
+                  store / the same with 10; issue 12's bound is 1.2. The executions are copies of a
+                  real one (its stages, actions, artifacts and events), written into the store
+engine_ms_per_action  (execution time of 50 trivial `true` actions in one stage, one after the
+                  other) / 50 — the engine's own cost per action, sandbox start included; bound 5 ms
+parallel_50_sleep_s  50 `sleep 0.2` actions of one runOrder: the execution's time (0.2 s is the floor)
 
 The real repository for the zip figures is swift-protobuf: BENCH_PROTOBUF names a bare copy, else
 the snapshot that the search tool's `fetch` leaves in ../.mirror/ (nothing is downloaded here).
@@ -219,6 +226,122 @@ def bench_wakeups():
         runner.terminate()
         runner.wait()
 
+def fill_history(server, total):
+    """Copies execution #1 of `server` until the store holds `total` executions (rows of every table
+    that belongs to an execution, new ids and numbers, times spread back over days)."""
+    import sqlite3, uuid
+    db = sqlite3.connect(os.path.join(server, "pipeline", "state.sqlite"))
+    first = db.execute("SELECT id, pipeline, createdAt FROM executions ORDER BY number LIMIT 1").fetchone()
+    have = db.execute("SELECT COUNT(*) FROM executions").fetchone()[0]
+    def columns(table):
+        return [r[1] for r in db.execute("PRAGMA table_info(%s)" % table)]
+    ex_cols, st_cols, ac_cols, ar_cols, ev_cols = (columns(t) for t in ("executions", "stages", "actions", "artifacts", "events"))
+    ex = db.execute("SELECT * FROM executions WHERE id = ?", (first[0],)).fetchone()
+    stages = db.execute("SELECT * FROM stages WHERE executionId = ?", (first[0],)).fetchall()
+    actions = db.execute("SELECT * FROM actions WHERE executionId = ?", (first[0],)).fetchall()
+    artifacts = db.execute("SELECT * FROM artifacts WHERE executionId = ?", (first[0],)).fetchall()
+    events = db.execute("SELECT * FROM events WHERE executionId = ?", (first[0],)).fetchall()
+    number = db.execute("SELECT MAX(number) FROM executions").fetchone()[0]
+    def put(table, cols, row, changes):
+        values = [changes.get(c, v) for c, v in zip(cols, row)]
+        db.execute("INSERT INTO %s (%s) VALUES (%s)" % (table, ",".join(cols), ",".join("?" * len(cols))), values)
+    for i in range(total - have):
+        number += 1
+        new = str(uuid.uuid4())
+        back = (total - have - i) * 60.0
+        put("executions", ex_cols, ex, {"id": new, "number": number, "createdAt": ex[ex_cols.index("createdAt")] - back,
+                                        "startedAt": ex[ex_cols.index("createdAt")] - back, "endedAt": ex[ex_cols.index("createdAt")] - back + 2})
+        for row in stages: put("stages", st_cols, row, {"executionId": new})
+        for row in actions: put("actions", ac_cols, row, {"executionId": new, "id": None})
+        for row in artifacts: put("artifacts", ar_cols, row, {"executionId": new})
+        for row in events: put("events", ev_cols, row, {"executionId": new, "id": None})
+    # Their notes are what a runner would have written: up to date with their events.
+    db.execute("CREATE TEMP TABLE noted AS SELECT executionId, MAX(id) AS revision FROM events GROUP BY executionId")
+    db.execute("UPDATE executions SET notedRevision = (SELECT revision FROM noted WHERE noted.executionId = executions.id)")
+    db.execute("UPDATE counters SET lastNumber = ? WHERE pipeline = ?", (number, first[1]))
+    db.commit()
+    db.close()
+
+def bench_history():
+    figures = {}
+    for total in (10, 10000):
+        clone = push_repo("history%d" % total, True)
+        server = clone + ".git"
+        run(["git", "config", "pipeline.runnerIdleSeconds", "0"], cwd=server)  # runner start: recovery, then exit
+        deadline = time.time() + 60
+        while time.time() < deadline and subprocess.run([binary, "show", "--git-dir", server, "--json"], env=env,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout.count('"Succeeded"') == 0:
+            time.sleep(0.1)
+        while runner_alive(server):
+            time.sleep(0.1)
+        fill_history(server, total)
+        latest = "%s#%d" % (os.path.basename(clone), total)
+        def median(args, times=7):
+            return statistics.median(timed(args, cwd=server)[0] for _ in range(times))
+        row = {
+            "runner_start": median([binary, "runner", "--git-dir", server], 5),
+            "status": median([binary, "status", "--git-dir", server]),
+            "history": median([binary, "history", "--git-dir", server]),
+            "show": median([binary, "show", latest, "--git-dir", server]),
+        }
+        run(["git", "config", "pipeline.runnerIdleSeconds", "30"], cwd=server)
+        runner = subprocess.Popen([binary, "runner", "--foreground", "--git-dir", server], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1)
+            row["push"] = statistics.median(timed_push(clone, "h%d-%d" % (total, i)) for i in range(7))
+        finally:
+            runner.terminate()
+            runner.wait()
+        figures[total] = row
+    for name in ("runner_start", "status", "history", "show", "push"):
+        print("history_%s_10_ms=%.1f" % (name, figures[10][name] * 1000))
+        print("history_%s_10k_ms=%.1f" % (name, figures[10000][name] * 1000))
+        print("history_%s_ratio=%.2f" % (name, figures[10000][name] / figures[10][name]))
+
+def store_row(server, sql, args=()):
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(server, "pipeline", "state.sqlite"), uri=True, timeout=10)
+    try:
+        return db.execute(sql, args).fetchone()
+    finally:
+        db.close()
+
+def bench_actions():
+    results = {}
+    for name, run_order, command in (("sequential", True, "true"), ("parallel", False, "sleep 0.2")):
+        clone = push_repo("actions-" + name, True)
+        server = clone + ".git"
+        if os.environ.get("BENCH_NO_SANDBOX"):
+            run(["git", "config", "pipeline.sandbox", "false"], cwd=server)
+        lines = ["stages:", "  - name: Work", "    actions:"]
+        for i in range(50):
+            lines += ["      - name: A%02d" % i, "        category: Build", "        provider: Commands",
+                      "        runOrder: %d" % (i + 1 if run_order else 1), "        commands: [\"%s\"]" % command]
+        with open(os.path.join(clone, ".pipeline.yml"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        samples = []
+        for round in range(3):
+            with open(os.path.join(clone, "file.txt"), "w") as f:
+                f.write("%s %d\n" % (name, round))
+            run(["git", "add", "-A"], cwd=clone)
+            run(["git", "commit", "-q", "-m", "r%d" % round], cwd=clone)
+            run(["git", "push", "-q", "origin", "main"], cwd=clone)
+            number = round + 2
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                row = store_row(server, "SELECT status FROM executions WHERE number = ?", (number,))
+                if row and row[0] in ("Succeeded", "Failed"):
+                    break
+                time.sleep(0.2)
+            # The engine's span: the first action's start to the last one's end, from the store.
+            first, last = store_row(server, "SELECT MIN(a.startedAt), MAX(a.endedAt) FROM actions a JOIN executions e "
+                                            "ON e.id = a.executionId WHERE e.number = ? AND a.stageName = 'Work'", (number,))
+            samples.append(last - first)
+        results[name] = statistics.median(samples)
+    print("engine_ms_per_action=%.1f" % (results["sequential"] / 50 * 1000))
+    print("parallel_50_sleep_s=%.2f" % results["parallel"])
+
 def bench_sandbox():
     server = os.path.join(work, "sandbox.git")
     run(["git", "init", "-q", "--bare", "-b", "main", server])
@@ -241,7 +364,13 @@ def bench_sandbox():
 
 if __name__ == "__main__":
     try:
+        only = os.environ.get("BENCH_ONLY")
+        if only:
+            {"history": bench_history, "actions": bench_actions}[only]()
+            raise SystemExit(0)
         bench_sandbox()
+        bench_history()
+        bench_actions()
         bench_wakeups()
         bench_push()
         bench_zip()

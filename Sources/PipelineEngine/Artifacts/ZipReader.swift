@@ -194,9 +194,23 @@ struct ZipReader {
                 links.append((target, String(decoding: bytes, as: UTF8.self)))
                 continue
             }
-            guard FileManager.default.createFile(atPath: target, contents: Data(bytes)) else {
-                throw ZipError(path: path, message: "\(entry.path): cannot write \(target)")
+            // A workspace is scratch: one open, write and close per file — no temporary file, rename
+            // or fsync (issue 12) — and never through a link.
+            let fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o666)
+            guard fd >= 0 else { throw ZipError(path: path, message: "\(entry.path): cannot write \(target): \(String(cString: strerror(errno)))") }
+            var written = 0
+            let complete = bytes.withUnsafeBytes { buffer -> Bool in
+                while written < buffer.count {
+                    let count = write(fd, buffer.baseAddress! + written, buffer.count - written)
+                    if count < 0 && errno == EINTR { continue }
+                    if count <= 0 { return false }
+                    written += count
+                }
+                return true
             }
+            let problem = complete ? nil : String(cString: strerror(errno))
+            close(fd)
+            if let problem { throw ZipError(path: path, message: "\(entry.path): cannot write \(target): \(problem)") }
             // As git checks out: executable or not, the rest as the umask says (a shared
             // repository's group keeps write access to workspaces).
             let executable = (entry.mode ?? 0) & 0o111 != 0

@@ -12,6 +12,11 @@ public final class NotesWriter: Sendable {
     let clock: any WallClock
     /// Serialises this process's writers; other processes are handled by compare-and-swap.
     private let lock = Mutex(())
+    /// The stage and action names each execution declares, decoded once per execution (its
+    /// definition never changes), not on every note write.
+    private let layouts = Mutex<[String: [(stage: String, actions: [String])]]>([:])
+    /// Executions whose note waits for the next coalesced write (`updateSoon`), and whether one is due.
+    private let pending = Mutex<(dirty: Set<String>, scheduled: Bool)>(([], false))
 
     public init(layout: StateLayout, settings: PipelineSettings, store: Store, clock: any WallClock = SystemClock()) {
         self.layout = layout
@@ -31,9 +36,9 @@ public final class NotesWriter: Sendable {
         let revision = try store.read { try Int64.fetchOne($0, sql: "SELECT COALESCE(MAX(id), 0) FROM events WHERE executionId = ?", arguments: [executionId]) } ?? 0
         var stageNames: [String] = stages.map(\.name)
         var declared: [String: [String]] = [:]
-        if let json = execution.definitionJSON, let declaration = try? JSONDecoder().decode(PipelineDeclaration.self, from: Data(json.utf8)) {
-            stageNames = declaration.stages.map(\.name)
-            for stage in declaration.stages { declared[stage.name] = stage.actions.map(\.name) }
+        if let names = declaredNames(execution) {
+            stageNames = names.map(\.stage)
+            for stage in names { declared[stage.stage] = stage.actions }
         }
         let noteStages = stageNames.map { name -> NoteRecord.Stage in
             let stage = stages.first { $0.name == name }
@@ -66,8 +71,43 @@ public final class NotesWriter: Sendable {
         return record
     }
 
+    private func declaredNames(_ execution: ExecutionRecord) -> [(stage: String, actions: [String])]? {
+        if let known = layouts.withLock({ $0[execution.id] }) { return known }
+        guard let json = execution.definitionJSON,
+              let declaration = try? JSONDecoder().decode(PipelineDeclaration.self, from: Data(json.utf8)) else { return nil }
+        let names = declaration.stages.map { (stage: $0.name, actions: $0.actions.map(\.name)) }
+        layouts.withLock { cache in
+            if cache.count > 1000 { cache.removeAll() }  // a long-lived runner's: bounded
+            cache[execution.id] = names
+        }
+        return names
+    }
+
+    /// Brings the note up to date within `delay` seconds, in one write with every other execution
+    /// asked for meanwhile: an action's start is shown without a note commit per action (50
+    /// actions one after the other made 50). Stage and execution ends still write at once (`update`).
+    public func updateSoon(executionId: String, delay: Double = 0.25) {
+        let schedule = pending.withLock { state -> Bool in
+            state.dirty.insert(executionId)
+            if state.scheduled { return false }
+            state.scheduled = true
+            return true
+        }
+        guard schedule else { return }
+        Task.detached { [self] in
+            try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            let due = pending.withLock { state -> Set<String> in
+                let due = state.dirty
+                state = ([], false)
+                return due
+            }
+            for id in due { try? update(executionId: id) }
+        }
+    }
+
     /// Brings both notes of the execution's commit up to date with the store.
     public func update(executionId: String) throws {
+        _ = pending.withLock { $0.dirty.remove(executionId) }
         guard let record = try record(executionId: executionId), let commit = ObjectID(hex: record.commit) else { return }
         try lock.withLock { _ in try write(record, commit: commit) }
     }

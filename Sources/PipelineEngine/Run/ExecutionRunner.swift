@@ -250,7 +250,7 @@ struct ExecutionRunner: Sendable {
         let log = context(declared)
         try? world.files.write(log.logPath, text: "[git-pipeline] action \(declared.name) (\(declared.category.rawValue)/\(declared.provider)), " +
                                "execution \(executionId)\n" + (provider?.describe(declared) ?? ""))
-        try? notes.update(executionId: executionId)
+        notes.updateSoon(executionId: executionId)
 
         var outcome: ActionOutcome
         do {
