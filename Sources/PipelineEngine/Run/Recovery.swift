@@ -80,16 +80,35 @@ struct Recovery {
     /// Writes the notes of executions whose notes lag behind their events (a runner died between
     /// the store and the note).
     private func repairNotes(log: (String) -> Void) {
-        let stale = (try? store.read { db in
-            try String.fetchAll(db, sql: """
+        // Only executions with events since the last repair can have a stale note: the work is
+        // proportional to what happened since, not to the history (issue 12).
+        let (mark, newest, stale) = (try? store.read { db -> (Int64, Int64, [String]) in
+            let mark = try Int64.fetchOne(db, sql: "SELECT value FROM intakeState WHERE name = 'notesRepairedThrough'") ?? 0
+            let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM events") ?? 0
+            let stale = try String.fetchAll(db, sql: """
                 SELECT e.id FROM executions e
-                WHERE COALESCE(e.notedRevision, 0) < (SELECT COALESCE(MAX(v.id), 0) FROM events v WHERE v.executionId = e.id)
+                WHERE e.id IN (SELECT DISTINCT executionId FROM events WHERE id > ?)
+                  AND COALESCE(e.notedRevision, 0) < (SELECT COALESCE(MAX(v.id), 0) FROM events v WHERE v.executionId = e.id)
                   AND (e.claimedBy IS NULL OR e.status NOT IN ('InProgress', 'Stopping'))
-                """)
-        }) ?? []
+                """, arguments: [mark])
+            return (mark, newest, stale)
+        }) ?? (0, 0, [])
+        var failed = false, repaired = 0
         for id in stale {
-            do { try runner.notes.update(executionId: id) } catch { log("cannot bring the note of \(id) up to date: \(error)") }
+            do {
+                try runner.notes.update(executionId: id)
+                repaired += 1
+            } catch {
+                failed = true
+                log("cannot bring the note of \(id) up to date: \(error)")
+            }
         }
-        if !stale.isEmpty { log("brought \(stale.count) note\(stale.count == 1 ? "" : "s") up to date") }
+        if repaired > 0 { log("brought \(repaired) note\(repaired == 1 ? "" : "s") up to date") }
+        if !failed && newest > mark {
+            try? store.write { db in
+                try db.execute(sql: "INSERT INTO intakeState (name, value) VALUES ('notesRepairedThrough', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                               arguments: [newest])
+            }
+        }
     }
 }
