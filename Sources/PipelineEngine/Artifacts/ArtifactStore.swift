@@ -115,7 +115,9 @@ public struct ArtifactStore: Sendable {
 
 /// Writes a small file so that readers see the old or the new content, never half of it.
 func writeAtomically(_ path: String, _ text: String) throws {
-    let temporary = path + ".tmp.\(getpid())"
+    // Unique per call: two actions of one runner (two pipelines' Source of the same tree) write the
+    // same index at once, and a temporary named by the pid alone was renamed away under the other.
+    let temporary = path + ".tmp.\(getpid()).\(UUID().uuidString.prefix(8))"
     try text.write(toFile: temporary, atomically: false, encoding: .utf8)
     guard rename(temporary, path) == 0 else {
         unlink(temporary)
