@@ -50,7 +50,8 @@ public struct DefinitionParser: YAMLReading {
         // Parse first: the receiver of `outcome` must be the parser after parsing.
         let result = parser.parse(text, defaultName: defaultName)
         switch parser.outcome(result, empty: "the definition is empty", fix: "add `stages:` with at least one stage") {
-        case .success(var (declaration, warnings)):
+        case .success(let (parsed, warnings)):
+            var declaration = parsed
             declaration.warnings = warnings
             return declaration
         case .failure(let failure): throw DefinitionError(pipelineName: parser.declaredName, failure.diagnostics)
