@@ -52,7 +52,7 @@ final class ActionSandboxTests: XCTestCase {
         try? FileManager.default.createDirectory(atPath: folder + "/home/.pyenv/shims", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let sandbox = ActionSandbox.forRepository(repository, stateFolder: repository + "/pipeline", home: folder + "/home",
-                                                  path: folder + "/home/.pyenv/shims:/usr/bin", writable: [repository + "/pipeline/work/w"], network: false)
+                                                  path: folder + "/home/.pyenv/shims:" + folder + "/home:/usr/bin", writable: [repository + "/pipeline/work/w"], network: false)
         let args = sandbox.arguments(executable: "/bin/true", [])
         func index(_ pair: [String]) -> Int {
             (0..<(args.count - pair.count)).first { Array(args[$0..<($0 + pair.count)]) == pair } ?? -1

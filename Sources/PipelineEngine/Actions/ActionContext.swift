@@ -176,8 +176,9 @@ extension ActionContext {
         guard settings.sandbox else { return nil }
         let own = [workspace, meta, workspace + ".inputs", workspace + ".outputs"].filter { world.files.exists($0) }
         // The admin's shared folders, unless they would uncover the repository or its state.
-        let shared = settings.sandboxWritable.filter { folder in
-            folder.hasPrefix("/") && !layout.gitDirectory.hasPrefix(folder) && !folder.hasPrefix(layout.gitDirectory) && world.files.exists(folder)
+        let shared = settings.sandboxWritable.map(ActionSandbox.standardized).filter { folder in
+            folder.hasPrefix("/") && !ActionSandbox.isInside(layout.gitDirectory, folder) && !ActionSandbox.isInside(folder, layout.gitDirectory)
+                && world.files.exists(folder)
         }
         let extra = extra + shared
         for folder in extra { try? world.files.createDirectory(folder) }

@@ -21,7 +21,7 @@ public struct PipelineSettings: Sendable {
     /// `pipeline.retainExecutions`: how many executions of a pipeline keep their logs and artifacts.
     public var retainExecutions = 500
     /// `pipeline.sandbox`: false runs actions on the host with the runner's powers (every note
-    /// then says so); true (the default) runs them in bubblewrap (Process/ActionSandbox.swift).
+    /// then says so); true (the default) runs them in bubblewrap (Executors/ActionSandbox.swift).
     public var sandbox = true
     /// `pipeline.sandboxReadable`: folders (comma- or space-separated) the sandbox shows read-only
     /// though they lie in a hidden one (a toolchain in the service user's home).

@@ -37,21 +37,28 @@ public struct ActionSandbox: Sendable, Equatable {
     public static func forRepository(_ gitDirectory: String, stateFolder: String, home: String?, path: String?,
                                      readable extra: [String] = [], writable: [String], network: Bool) -> ActionSandbox {
         let hidden = hiddenFolders(gitDirectory: gitDirectory, home: home)
-        var readable: [String] = []
-        for entry in (path ?? "").split(separator: ":").map(String.init) + extra where entry.hasPrefix("/") {
-            let clean = (entry as NSString).standardizingPath
-            guard let cover = hidden.first(where: { clean.hasPrefix($0 + "/") }) else {
-                if extra.contains(entry), !readable.contains(clean), FileManager.default.fileExists(atPath: clean) { readable.append(clean) }
-                continue
-            }
-            let top = extra.contains(entry) ? clean : cover + "/" + clean.dropFirst(cover.count + 1).split(separator: "/")[0]
-            if !readable.contains(top), FileManager.default.fileExists(atPath: top) { readable.append(top) }
+        // A PATH entry under a hidden folder shows the folder just below it: ~/.pyenv for ~/.pyenv/shims.
+        let toolchains = (path ?? "").split(separator: ":").map { standardized(String($0)) }.compactMap { entry -> String? in
+            guard let cover = hidden.first(where: { entry != $0 && isInside(entry, $0) }),
+                  let top = entry.dropFirst(cover.count + 1).split(separator: "/").first else { return nil }
+            return cover + "/" + top
         }
-        // The repository last: a toolchain bound first cannot cover it.
-        readable.removeAll { $0 == gitDirectory }
+        var readable: [String] = []
+        for folder in toolchains + extra.map(standardized) where folder.hasPrefix("/") && folder != gitDirectory
+            && !readable.contains(folder) && FileManager.default.fileExists(atPath: folder) {
+            readable.append(folder)
+        }
+        // The repository last: a folder bound before it cannot cover it.
         return ActionSandbox(writable: writable, readable: readable + [gitDirectory], hidden: hidden,
                              hiddenInside: [stateFolder], network: network)
     }
+
+    /// True when `path` is `folder` or below it, by whole components.
+    static func isInside(_ path: String, _ folder: String) -> Bool {
+        path == folder || path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/")
+    }
+
+    static func standardized(_ path: String) -> String { (path as NSString).standardizingPath }
 
     /// The bwrap program, or nil when bubblewrap is not installed.
     public static var program: String? {
@@ -67,7 +74,7 @@ public struct ActionSandbox: Sendable, Equatable {
         var folders: [String] = []
         func add(_ path: String?) {
             guard let path, !path.isEmpty, path.hasPrefix("/") else { return }
-            let clean = (path as NSString).standardizingPath
+            let clean = standardized(path)
             guard !system.contains(clean), !folders.contains(clean), FileManager.default.fileExists(atPath: clean) else { return }
             folders.append(clean)
         }
@@ -83,7 +90,7 @@ public struct ActionSandbox: Sendable, Equatable {
     /// bwrap's arguments that run `executable arguments` in this sandbox. The environment is not on
     /// the command line (where `ps` would show its secrets): bwrap passes its own on, which the
     /// launcher builds from scratch.
-    public func arguments(executable: String, _ commandArguments: [String], directory: String? = nil) -> [String] {
+    public func arguments(executable: String, _ commandArguments: [String]) -> [String] {
         var args = ["--cap-drop", "ALL"] + capabilities.flatMap { ["--cap-add", $0] } + ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                     "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run", "--tmpfs", "/dev/shm"]
         for folder in hidden { args += ["--tmpfs", folder] }
@@ -94,7 +101,6 @@ public struct ActionSandbox: Sendable, Equatable {
         if !network { args.append("--unshare-net") }
         args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "git-pipeline",
                  "--die-with-parent", "--new-session"]
-        if let directory { args += ["--chdir", directory] }
         return args + ["--", executable] + commandArguments
     }
 }
