@@ -201,3 +201,30 @@ struct ActionOutcome: Sendable {
         ActionOutcome(succeeded: false, errorMessage: message, failedCommand: command)
     }
 }
+
+extension ActionOutcome {
+    /// The outcome as the store may keep it: no secret the action was given in its texts, its test
+    /// report, or its output variables (a variable holding one is kept masked, and the summary says so).
+    func masked(with mask: SecretMask, log: ActionContext) -> ActionOutcome {
+        guard !mask.isEmpty else { return self }
+        var result = self
+        result.summary = mask.apply(summary)
+        result.errorMessage = mask.apply(errorMessage)
+        result.failedCommand = mask.apply(failedCommand)
+        var hidden: [String] = []
+        for (name, value) in outputVariables where mask.contains(value) {
+            result.outputVariables[name] = mask.apply(value)
+            hidden.append(name)
+        }
+        if !hidden.isEmpty {
+            let remark = "output variable\(hidden.count == 1 ? "" : "s") \(hidden.sorted().joined(separator: ", ")) held a secret: kept masked"
+            log.log("[git-pipeline] " + remark)
+            result.summary = result.summary.map { $0 + "; " + remark } ?? remark
+        }
+        if var report = testReport {
+            report.failures = report.failures.map { TestReport.Case(name: mask.apply($0.name), message: mask.apply($0.message)) }
+            result.testReport = report
+        }
+        return result
+    }
+}

@@ -79,11 +79,18 @@ public struct SecretMask: Sendable {
 /// The secret values an action has been given, gathered while it runs: what its log lines, its
 /// processes' output and everything it leaves in the store are masked with.
 final class ActionSecrets: Sendable {
-    private let state = Mutex<[String]>([])
+    /// The values, and the mask made from them once per new value (not per log line).
+    private let state = Mutex<(values: [String], mask: SecretMask)>(([], SecretMask([])))
 
-    func add(_ value: String) { state.withLock { if !value.isEmpty && !$0.contains(value) { $0.append(value) } } }
-    var values: [String] { state.withLock { $0 } }
-    var mask: SecretMask { SecretMask(values) }
+    func add(_ value: String) {
+        state.withLock { state in
+            guard !value.isEmpty, !state.values.contains(value) else { return }
+            state.values.append(value)
+            state.mask = SecretMask(state.values)
+        }
+    }
+    var values: [String] { state.withLock { $0.values } }
+    var mask: SecretMask { state.withLock { $0.mask } }
 }
 
 /// Copies a child's output into its log, replacing secrets with `***`. A stream, not lines: output

@@ -265,7 +265,7 @@ struct ExecutionRunner: Sendable {
         } catch {
             outcome = .failure("\(error)")
         }
-        outcome = Self.masked(outcome, with: secrets.mask, log: log)
+        outcome = outcome.masked(with: secrets.mask, log: log)
         if !outcome.succeeded {
             // A full disk is the likeliest reason for what failed then: say so, with the path.
             outcome.errorMessage = (outcome.errorMessage ?? "failed") + DiskSpace.remark(layout.root)
@@ -292,30 +292,5 @@ struct ExecutionRunner: Sendable {
             }
         }
         return outcome
-    }
-
-    /// The outcome as the store may keep it: no secret the action was given in its texts, its test
-    /// report, or its output variables (a variable holding one is kept masked, and the summary says so).
-    static func masked(_ outcome: ActionOutcome, with mask: SecretMask, log: ActionContext) -> ActionOutcome {
-        guard !mask.isEmpty else { return outcome }
-        var result = outcome
-        result.summary = mask.apply(outcome.summary)
-        result.errorMessage = mask.apply(outcome.errorMessage)
-        result.failedCommand = mask.apply(outcome.failedCommand)
-        var hidden: [String] = []
-        for (name, value) in outcome.outputVariables where mask.contains(value) {
-            result.outputVariables[name] = mask.apply(value)
-            hidden.append(name)
-        }
-        if !hidden.isEmpty {
-            let remark = "output variable\(hidden.count == 1 ? "" : "s") \(hidden.sorted().joined(separator: ", ")) held a secret: kept masked"
-            log.log("[git-pipeline] " + remark)
-            result.summary = result.summary.map { $0 + "; " + remark } ?? remark
-        }
-        if var report = outcome.testReport {
-            report.failures = report.failures.map { TestReport.Case(name: mask.apply($0.name), message: mask.apply($0.message)) }
-            result.testReport = report
-        }
-        return result
     }
 }
