@@ -159,6 +159,9 @@ extension ActionContext {
     func confine(_ spec: inout ProcessLauncher.Spec, writable: [String] = [], capabilities: [String] = []) throws {
         guard var sandbox = sandbox(writable: writable) else {
             spec.containment = true
+            if ProcessContainment.base == nil {
+                log("[git-pipeline] no sandbox, and no cgroup this user may make: a process that leaves the action's process group can outlive it")
+            }
             return
         }
         sandbox.capabilities = capabilities

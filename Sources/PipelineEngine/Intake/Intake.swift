@@ -55,7 +55,7 @@ struct Intake {
         let recorder = PushRecorder(repository: repository, repositoryName: layout.repositoryName, notesName: settings.notesName, clock: clock)
         return try store.write { db in
             var outcome = Outcome()
-            let offset = try Int64.fetchOne(db, sql: "SELECT value FROM intakeState WHERE name = 'journalOffset'") ?? 0
+            let offset = try Store.counter(db, "journalOffset")
             let read = journal.read(from: offset)
             outcome.problems = read.problems
             let now = clock.now()
@@ -67,7 +67,7 @@ struct Intake {
                     """, arguments: [line.entryId, line.ref, line.old, line.new, line.pusher, line.done, IntakeRecord.pending, now])
             }
             if read.end != offset {
-                try db.execute(sql: "INSERT OR REPLACE INTO intakeState (name, value) VALUES ('journalOffset', ?)", arguments: [read.end])
+                try Store.setCounter(db, "journalOffset", to: read.end)
             }
             let pending = try IntakeRecord.fetchAll(db, sql: "SELECT * FROM intake WHERE status = ? ORDER BY rowid", arguments: [IntakeRecord.pending])
             guard !pending.isEmpty else { return outcome }

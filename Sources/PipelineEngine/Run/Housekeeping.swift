@@ -107,13 +107,14 @@ struct Housekeeping {
             return digests
         }
         // Used: by a row that is not past retention (another pipeline's, a retained one, a running one).
+        let notPast = "(e.pipeline != ? OR e.status NOT IN (\(Self.terminalList))" +
+            (kept.isEmpty ? ")" : " OR e.id IN (\(kept.map { _ in "?" }.joined(separator: ","))))")
         func usedElsewhere(_ digest: String, _ db: Database) throws -> Bool {
-            let keptList = kept.map { "'\($0)'" }.joined(separator: ",")
-            let notPast = "(e.pipeline != ? OR e.status NOT IN (\(Self.terminalList))" + (kept.isEmpty ? ")" : " OR e.id IN (\(keptList)))")
+            let arguments = StatementArguments([digest, pipeline] + Array(kept))
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM artifacts a JOIN executions e ON e.id = a.executionId WHERE a.digest = ? AND \(notPast) LIMIT 1",
-                                 arguments: [digest, pipeline]) == true { return true }
+                                 arguments: arguments) == true { return true }
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM executions e WHERE e.sourceArtifactDigest = ? AND \(notPast) LIMIT 1",
-                                 arguments: [digest, pipeline]) == true { return true }
+                                 arguments: arguments) == true { return true }
             return try Bool.fetchOne(db, sql: "SELECT 1 FROM deployments WHERE bundleDigest = ? LIMIT 1", arguments: [digest]) == true
         }
         let unused = try store.read { db in try candidates.filter { !(try usedElsewhere($0, db)) } }

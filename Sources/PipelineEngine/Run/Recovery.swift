@@ -83,7 +83,7 @@ struct Recovery {
         // Only executions with events since the last repair can have a stale note: the work is
         // proportional to what happened since, not to the history (issue 12).
         let (mark, newest, stale) = (try? store.read { db -> (Int64, Int64, [String]) in
-            let mark = try Int64.fetchOne(db, sql: "SELECT value FROM intakeState WHERE name = 'notesRepairedThrough'") ?? 0
+            let mark = try Store.counter(db, "notesRepairedThrough")
             let newest = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM events") ?? 0
             let stale = try String.fetchAll(db, sql: """
                 SELECT e.id FROM executions e
@@ -105,10 +105,7 @@ struct Recovery {
         }
         if repaired > 0 { log("brought \(repaired) note\(repaired == 1 ? "" : "s") up to date") }
         if !failed && newest > mark {
-            try? store.write { db in
-                try db.execute(sql: "INSERT INTO intakeState (name, value) VALUES ('notesRepairedThrough', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                               arguments: [newest])
-            }
+            try? store.write { db in try Store.setCounter(db, "notesRepairedThrough", to: newest) }
         }
     }
 }

@@ -270,6 +270,16 @@ public final class Store: Sendable {
         try read { try ArtifactRecord.filter(Column("executionId") == executionId).order(Column("name")).fetchAll($0) }
     }
 
+    /// A named counter of the runner's own bookkeeping (the push journal's ingested offset, the
+    /// last event whose note recovery checked), in `intakeState`.
+    static func counter(_ db: Database, _ name: String) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT value FROM intakeState WHERE name = ?", arguments: [name]) ?? 0
+    }
+
+    static func setCounter(_ db: Database, _ name: String, to value: Int64) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO intakeState (name, value) VALUES (?, ?)", arguments: [name, value])
+    }
+
     /// Executions, newest first, optionally of one pipeline.
     public func executions(pipeline: String? = nil, limit: Int = 100) throws -> [ExecutionRecord] {
         try read { db in

@@ -45,16 +45,13 @@ public struct PipelineSettings: Sendable {
         if let value = try repository.configString("pipeline.sandbox") {
             sandbox = !["false", "no", "off", "0"].contains(value.lowercased())
         }
-        if let value = try repository.configString("pipeline.sandboxReadable") {
-            sandboxReadable = value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
-        }
-        if let value = try repository.configString("pipeline.sandboxWritable") {
-            sandboxWritable = value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
-        }
-        if let value = try repository.configString("pipeline.approvers") {
-            approvers = value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
-        }
+        if let value = try repository.configString("pipeline.sandboxReadable") { sandboxReadable = Self.list(value) }
+        if let value = try repository.configString("pipeline.sandboxWritable") { sandboxWritable = Self.list(value) }
+        if let value = try repository.configString("pipeline.approvers") { approvers = Self.list(value) }
     }
+
+    /// A list setting: names or paths separated by commas or spaces.
+    static func list(_ value: String) -> [String] { value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) }
 
     /// The notes ref as `git log --notes=NAME` names it: the one place this name is derived.
     public var notesName: String {

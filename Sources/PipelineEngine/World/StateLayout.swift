@@ -24,10 +24,11 @@ public struct StateLayout: Sendable {
     /// state is someone else's).
     public var accessProblem: String? {
         for path in [root, database] where access(path, R_OK | W_OK) != 0 {
+            let reason = String(cString: strerror(errno))  // before stat and getpwuid may change errno
             var info = stat()
             _ = stat(path, &info)
             let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "\(info.st_uid)"
-            return "\(Identity.systemUser()) cannot write \(path) (\(String(cString: strerror(errno))); owner \(owner), mode " +
+            return "\(Identity.systemUser()) cannot write \(path) (\(reason); owner \(owner), mode " +
                 String(info.st_mode & 0o7777, radix: 8) + ")"
         }
         return nil
