@@ -48,6 +48,38 @@ final class DigestAndZipTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/escape.txt"))
     }
 
+    /// Entries many chunks long (deflated and stored) stream through in pieces and come out whole;
+    /// a deflate stream cut short or a flipped byte is an error, not a short file called done.
+    func testLargeEntriesStreamInChunksAndDamageIsCaught() throws {
+        let folder = NSTemporaryDirectory() + "zip-stream-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var generator = SystemRandomNumberGenerator()
+        let noise = (0..<(3 * ZipReader.chunkSize + 123)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let text = Array((0..<200_000).map { "line \($0) of a long file\n" }.joined().utf8)
+        XCTAssertGreaterThan(text.count, 8 * ZipReader.chunkSize)
+        let zip = folder + "/big.zip"
+        let writer = try ZipWriter(path: zip)
+        try text.withUnsafeBytes { try writer.add(.file(path: "text.txt", mode: 0o100644, bytes: $0)) }
+        try noise.withUnsafeBytes { try writer.add(.file(path: "noise.bin", mode: 0o100644, bytes: $0)) }
+        _ = try writer.finish()
+        let reader = try ZipReader(path: zip)
+        XCTAssertGreaterThan(reader.entries[0].compressedSize, UInt64(ZipReader.chunkSize), "the deflated entry must span chunks")
+        try reader.extract(into: folder + "/out")
+        XCTAssertEqual(FileManager.default.contents(atPath: folder + "/out/text.txt"), Data(text))
+        XCTAssertEqual(FileManager.default.contents(atPath: folder + "/out/noise.bin"), Data(noise))
+
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: zip)))
+        let entry = reader.entries[0]
+        // A byte in the middle of the deflate data: a CRC or deflate error.
+        bytes[Int(entry.localHeaderOffset) + 30 + 8 + Int(entry.compressedSize) / 2] ^= 0x55
+        let damaged = folder + "/damaged.zip"
+        try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+        XCTAssertThrowsError(try ZipReader(path: damaged).extract(into: folder + "/damaged")) { error in
+            XCTAssertTrue("\(error)".contains("text.txt") && "\(error)".contains("corrupt"), "\(error)")
+        }
+    }
+
     func testPostReceiveInputParsing() {
         let zero = String(repeating: "0", count: 40), a = String(repeating: "a", count: 40)
         let parsed = RefUpdate.parse("\(zero) \(a) refs/heads/main\ngarbage\n\(a) \(zero) refs/heads/old\n")

@@ -33,10 +33,17 @@ public struct ArtifactStore: Sendable {
 
     private func temporaryPath() -> String { layout.artifacts + "/tmp/\(UUID().uuidString).zip" }
 
+    /// The digest of `tree`'s SourceArtifact as the tree index remembers it (nil: never zipped).
+    /// The index lives in the state folder, which no action reaches.
+    func sourceDigest(ofTree tree: ObjectID) -> String? {
+        (try? String(contentsOfFile: layout.artifacts + "/trees/\(tree.hex)", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// The SourceArtifact of `tree`: its digest and size, zipping it only the first time.
     public func sourceArtifact(tree: ObjectID, log: (String) -> Void) throws -> (digest: String, size: Int64, reused: Bool) {
         let index = layout.artifacts + "/trees/\(tree.hex)"
-        if let digest = try? String(contentsOfFile: index, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+        if let digest = sourceDigest(ofTree: tree),
            let size = fileSize(path(ofDigest: digest)), Self.digest(ofFile: path(ofDigest: digest)) == digest {
             return (digest, size, true)
         }

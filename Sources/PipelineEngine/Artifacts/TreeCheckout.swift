@@ -1,0 +1,102 @@
+import Dispatch
+import Foundation
+import Git
+import Synchronization
+
+/// Writes a commit's tree into a folder straight from the repository: what an action's workspace
+/// gets for the SourceArtifact, without inflating the zip. The files are those of the zip (the
+/// archiver and this walk skip the same submodules and keep the same modes), so the zip stays the
+/// artifact of record while the workspace costs what `git archive | tar -x` costs. A workspace is
+/// scratch: one open, write and close per file, no temporary, rename or fsync; blobs are read and
+/// written by several workers, each with its own repository handle.
+struct TreeCheckout {
+    let gitDirectory: String
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private struct File {
+        let path: String
+        let id: ObjectID
+        let executable: Bool
+    }
+
+    /// Writes `tree` below `folder` (which exists); returns how many files and links it wrote.
+    /// A tree may come from a push (untrusted): a name that is empty, `.`, `..` or holds a `/` or
+    /// a NUL is refused, files are opened with O_NOFOLLOW and links are made last, so nothing is
+    /// ever written outside `folder`.
+    func write(tree: ObjectID, into folder: String) throws -> Int {
+        SourceArchiver.limitLibgit2Memory()
+        let repository = try Repository(path: gitDirectory)
+        var files: [File] = [], links: [(path: String, id: ObjectID)] = []
+        try repository.walk(tree: tree) { path, entry in
+            let name = entry.name
+            guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.utf8.contains(0) else {
+                throw Failure(description: "tree \(tree.short) holds an unsafe name `\(path)`; refused")
+            }
+            if entry.isSubmodule { return false }
+            let target = folder + "/" + path
+            if entry.isTree {
+                guard mkdir(target, 0o777) == 0 || errno == EEXIST else { throw Self.failure("cannot create", target) }
+                return true
+            }
+            if entry.isSymlink { links.append((target, entry.id)) } else { files.append(File(path: target, id: entry.id, executable: entry.isExecutable)) }
+            return true
+        }
+        try writeFiles(files)
+        for link in links {
+            let destination = String(decoding: try repository.blob(link.id), as: UTF8.self)
+            guard symlink(destination, link.path) == 0 else { throw Self.failure("cannot create symlink", link.path) }
+        }
+        return files.count + links.count
+    }
+
+    /// The files, spread over workers that take the next file as they finish one (sizes vary).
+    private func writeFiles(_ files: [File]) throws {
+        guard !files.isEmpty else { return }
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4, files.count))
+        let repositories = try (0..<workers).map { _ in try Repository(path: gitDirectory) }
+        let next = Atomic<Int>(0)
+        let failure = Mutex<(any Error)?>(nil)
+        let job = Job(files: files, repositories: repositories)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            while failure.withLock({ $0 == nil }) {
+                let index = next.add(1, ordering: .relaxed).oldValue
+                guard index < job.files.count else { return }
+                do { try Self.writeFile(job.files[index], repository: job.repositories[worker]) } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                    return
+                }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// What the workers share. `@unchecked Sendable`: worker w uses repositories[w] alone (a libgit2
+    /// handle is never used by two threads at once) and only reads `files`.
+    private struct Job: @unchecked Sendable {
+        let files: [File]
+        let repositories: [Repository]
+    }
+
+    private static func writeFile(_ file: File, repository: Repository) throws {
+        // As git checks out: executable or not, the rest as the umask says.
+        let fd = open(file.path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, file.executable ? 0o777 : 0o666)
+        guard fd >= 0 else { throw failure("cannot write", file.path) }
+        defer { close(fd) }
+        try repository.withBlob(file.id) { bytes in
+            var written = 0
+            while written < bytes.count {
+                let count = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { throw failure("cannot write", file.path) }
+                written += count
+            }
+        }
+    }
+
+    private static func failure(_ what: String, _ path: String) -> Failure {
+        Failure(description: "\(what) \(path): \(String(cString: strerror(errno)))")
+    }
+}
