@@ -135,59 +135,198 @@ def bench_push():
     print("hook_push_cold_ms=%.1f" % cold_ms)
     print("hook_push_cold_ratio=%.2f" % (cold_ms / cold_plain_ms))
 
-def generated_repo(count):
-    repo = os.path.join(work, "generated.git")
+def generated_tree(name, count, total_bytes, seed=42):
+    """A bare repository whose `main` holds one commit of `count` files totalling about
+    `total_bytes`: text of lines drawn from a pool (it compresses like source code), log-normal
+    sizes as real trees have, folders three deep, one file in 50 executable. Packed with deltas
+    10 deep, as fast-import leaves it (a gc'd server repository reads no faster)."""
+    import math
+    repo = os.path.join(work, name + ".git")
     run(["git", "init", "-q", "--bare", repo])
-    rng = random.Random(42)
-    words = ["alpha", "beta", "gamma", "delta", "pipeline", "stage", "action", "artifact", "commit", "tree"]
-    lines = ["commit refs/heads/main", "committer bench <b@example.com> 1700000000 +0000", "data 9", "generated"]
+    rng = random.Random(seed)
+    words = ["alpha", "beta", "gamma", "delta", "pipeline", "stage", "action", "artifact", "commit", "tree",
+             "static", "void", "return", "struct", "if", "else", "for", "int", "char", "uint32_t", "{", "}", ";"]
+    pool = [(" ".join(rng.choice(words) for _ in range(rng.randrange(2, 14))) + " %d\n" % rng.randrange(1 << 20)).encode()
+            for _ in range(20000)]
+    sigma = 1.3
+    mu = math.log(total_bytes / count) - sigma * sigma / 2
+    proc = subprocess.Popen(["git", "fast-import", "--quiet", "--depth=10"], cwd=repo, stdin=subprocess.PIPE, env=env)
+    out = proc.stdin
+    out.write(b"commit refs/heads/main\ncommitter bench <b@example.com> 1700000000 +0000\ndata 9\ngenerated\n")
     for i in range(count):
-        body = "\n".join(" ".join(rng.choice(words) for _ in range(12)) + " %d" % rng.randrange(1 << 30)
-                         for _ in range(rng.randrange(5, 60))) + "\n"
-        data = body.encode()
-        mode = "100755" if i % 50 == 0 else "100644"
-        lines.append("M %s inline d%02d/s%02d/file%05d.txt" % (mode, i % 37, i % 11, i))
-        lines.append("data %d" % len(data))
-        lines.append(data.decode())
-    stream = "\n".join(lines) + "\n"
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=stream.encode(), check=True, env=env)
-    # Packed as `git gc` leaves a server repository: fast-import's own pack chains every blob to the
-    # one imported before it, 50 deep, an order no repository keeps once gc has run.
-    run(["git", "repack", "-a", "-d", "-f", "-q"], cwd=repo)
+        size = min(int(rng.lognormvariate(mu, sigma)), 8 << 20)
+        chunks, have = [], 0
+        while have < size:
+            line = pool[rng.randrange(len(pool))]
+            chunks.append(line)
+            have += len(line)
+        data = b"".join(chunks)
+        mode = b"100755" if i % 50 == 0 else b"100644"
+        out.write(b"M %s inline d%02d/s%02d/t%d/file%05d.c\ndata %d\n" % (mode, i % 97, i % 31, i % 7, i, len(data)))
+        out.write(data)
+        out.write(b"\n")
+    out.close()
+    if proc.wait() != 0:
+        raise SystemExit("git fast-import failed for %s" % name)
+    run(["git", "repack", "-a", "-d", "-q"], cwd=repo)
     return repo
 
-def protobuf_repo():
-    """A bare copy of swift-protobuf on this machine, or None (then only the generated tree is measured)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for path in [os.environ.get("BENCH_PROTOBUF", ""), os.path.join(here, "..", "..", ".mirror", "apple+swift-protobuf", "repo")]:
-        if path and os.path.isdir(os.path.join(path, "objects")):
-            return os.path.abspath(path)
-    print("zip_swift_protobuf: skipped: no bare copy (set BENCH_PROTOBUF, or fetch github:apple/swift-protobuf into ../.mirror)")
-    return None
+def bench_trees_list():
+    """(name, bare repository, commit) of the trees measured: BENCH_REPOS's, else generated ones
+    of coreboot's and netbeans' shape (BENCH_TREES=small: only the first, a quick run)."""
+    trees = []
+    for path in filter(None, os.environ.get("BENCH_REPOS", "").split(":")):
+        path = os.path.abspath(path)
+        if not os.path.isdir(os.path.join(path, "objects")):
+            raise SystemExit("BENCH_REPOS: %s is not a bare repository" % path)
+        name = os.path.basename(path[:-4] if path.endswith(".git") else path)
+        if name == "repo":  # the search tool's fetch leaves OWNER+NAME/repo
+            name = os.path.basename(os.path.dirname(path)).split("+")[-1]
+        commit = subprocess.run(["git", "rev-parse", "--verify", "--end-of-options", "HEAD^{commit}"], cwd=path, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout.strip()
+        if not commit:
+            raise SystemExit("BENCH_REPOS: %s has no HEAD commit" % path)
+        trees.append((name.replace("-", "_").replace(".", "_"), path, commit))
+    if not trees:
+        shapes = [("coreboot_shaped", 24000, 155_000_000), ("netbeans_shaped", 92000, 400_000_000)]
+        if os.environ.get("BENCH_TREES") == "small":
+            shapes = shapes[:1]
+        for name, count, size in shapes:
+            repo = generated_tree(name, count, size)
+            trees.append((name, repo, run(["git", "rev-parse", "main"], cwd=repo).stdout.decode().strip()))
+    return trees
 
-def bench_zip():
-    protobuf = protobuf_repo()
-    ratios, peaks = [], []
-    trees = ([("swift_protobuf", protobuf, "HEAD")] if protobuf else []) + [("generated_20k", generated_repo(20000), "main")]
-    for name, repo, rev in trees:
-        files = len(run(["git", "ls-tree", "-r", "--name-only", rev], cwd=repo).stdout.splitlines())
+def settle():
+    """Lets the disk catch up: nothing is timed while the last tree's writes are still going out."""
+    os.sync()
+    time.sleep(1)
+
+def vm_hwm_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+def tree_definition(full):
+    lines = ["stages:", "  - name: Build", "    actions:",
+             "      - name: Quick", "        category: Build", "        provider: Commands", "        commands: [\"true\"]"]
+    if full:  # the runner zips a whole workspace, then unpacks that artifact elsewhere
+        lines += ["      - name: Pack", "        category: Build", "        provider: Commands", "        runOrder: 2",
+                  "        commands: [\"true\"]", "        outputArtifacts:", "          - name: Everything",
+                  "            files: [\"**/*\"]",
+                  "  - name: Use", "    actions:", "      - name: Unpack", "        category: Test", "        provider: Commands",
+                  "        inputArtifacts: [Everything]", "        commands: [\"true\"]"]
+    return "\n".join(lines) + "\n"
+
+def commit_tree_with_definition(server, commit, text):
+    """Makes `main` of `server` a commit of `commit`'s tree plus .pipeline.yml = `text`."""
+    ienv = dict(env, GIT_INDEX_FILE=os.path.join(work, "bench-index"))
+    def git(args, data=None):
+        return subprocess.run(["git"] + args, cwd=server, env=ienv, input=data, stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    blob = git(["hash-object", "-w", "--stdin"], text.encode())
+    git(["read-tree", commit])
+    git(["update-index", "--add", "--cacheinfo", "100644,%s,.pipeline.yml" % blob])
+    new = git(["commit-tree", git(["write-tree"]), "-p", commit, "-m", "bench"])
+    git(["update-ref", "refs/heads/main", new])
+
+def bench_trees():
+    """For each tree: the SourceArtifact against `git archive --format=zip` (time, peak RSS); the
+    workspace of a `true` action right after Source against `git archive | tar -x`; and the peak
+    RSS of a runner that archived the tree, wrote workspaces from it, zipped a whole workspace into
+    an artifact and unpacked that into another."""
+    zip_ratios, workspace_ratios, zip_rss, runner_rss = [], [], [], []
+    # Nothing is deleted until every tree is measured: for minutes after a tree of files is
+    # deleted, ext4 scans its inode bitmaps on every create (recently_deleted), which made
+    # either side 5-20 times slower, by turns.
+    leftovers = []
+    for name, repo, commit in bench_trees_list():
+        files = len(run(["git", "ls-tree", "-r", "--name-only", commit], cwd=repo).stdout.splitlines())
+        print("tree_%s_files=%d" % (name, files))
+        rounds = 3 if files < 50000 else 2
         ours_t, git_t = [], []
-        for i in range(5):
-            t, _ = timed([binary, "archive", rev, "-o", os.path.join(work, "ours.zip"), "--git-dir", repo])
-            ours_t.append(t)
-            # The peak in a run of its own: polling /proc costs this process a core.
-            _, rss = timed([binary, "archive", rev, "-o", os.path.join(work, "ours.zip"), "--git-dir", repo], watch_memory=True)
-            peaks.append(rss)
-            t, _ = timed(["git", "archive", "--format=zip", "-o", os.path.join(work, "git.zip"), rev], cwd=repo)
-            git_t.append(t)
+        for i in range(rounds):
+            ours_t.append(timed([binary, "archive", commit, "-o", os.path.join(work, "ours.zip"), "--git-dir", repo])[0])
+            git_t.append(timed(["git", "archive", "--format=zip", "-o", os.path.join(work, "git.zip"), commit], cwd=repo)[0])
+        # Peaks in runs of their own: polling /proc costs this process a core.
+        ours_peak = timed([binary, "archive", commit, "-o", os.path.join(work, "ours.zip"), "--git-dir", repo], watch_memory=True)[1]
+        git_peak = timed(["git", "archive", "--format=zip", "-o", os.path.join(work, "git.zip"), commit], cwd=repo, watch_memory=True)[1]
         ratio = statistics.median(ours_t) / statistics.median(git_t)
-        ratios.append(ratio)
-        print("zip_%s_files=%d" % (name, files))
+        zip_ratios.append(ratio)
+        zip_rss.append(ours_peak)
         print("zip_%s_ms=%.0f" % (name, statistics.median(ours_t) * 1000))
-        print("git_archive_%s_ms=%.0f" % (name, statistics.median(git_t) * 1000))
+        print("git_archive_zip_%s_ms=%.0f" % (name, statistics.median(git_t) * 1000))
         print("zip_%s_ratio=%.2f" % (name, ratio))
-    print("zip_ratio=%.2f" % max(ratios))
-    print("zip_peak_rss_mib=%.1f" % (max(peaks) / 1024))
+        print("zip_%s_peak_rss_mib=%.1f" % (name, ours_peak / 1024))
+        print("git_archive_zip_%s_peak_rss_mib=%.1f" % (name, git_peak / 1024))
+        sys.stdout.flush()
+
+        # The server borrows the tree's objects (alternates): nothing is copied, the tree's
+        # repository is only read.
+        server = os.path.join(work, name + "-server.git")
+        run(["git", "init", "-q", "--bare", "-b", "main", server])
+        with open(os.path.join(server, "objects", "info", "alternates"), "w") as f:
+            f.write(os.path.join(repo, "objects") + "\n")
+        run([binary, "install", server])
+        run(["git", "config", "pipeline.keepWorkspaces", "all"], cwd=server)  # deleted at the end, untimed
+        run(["git", "config", "pipeline.runnerIdleSeconds", "600"], cwd=server)
+        runner = subprocess.Popen([binary, "runner", "--foreground", "--git-dir", server], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        work_folder = os.path.join(server, "pipeline", "work")
+        try:
+            deadline = time.time() + 30
+            while not os.path.exists(os.path.join(server, "pipeline", "hook.sock")) and time.time() < deadline:
+                time.sleep(0.05)
+            def execute(number):
+                run([binary, "start", "--git-dir", server])
+                deadline = time.time() + 900
+                while time.time() < deadline:
+                    row = store_row(server, "SELECT status FROM executions WHERE number = ?", (number,))
+                    if row and row[0] not in ("InProgress", "Queued"):
+                        if row[0] != "Succeeded":
+                            raise SystemExit("bench: %s execution #%d: %s" % (name, number, row[0]))
+                        return
+                    time.sleep(0.05)
+                raise SystemExit("bench: %s execution #%d did not end" % (name, number))
+            commit_tree_with_definition(server, commit, tree_definition(False))
+            ours_w, tar_w = [], []
+            for number in range(1, rounds + 2):
+                settle()
+                execute(number)
+                if number > 1:  # the first one's Source zips the tree: its writes would still be going
+                    begun, ended = store_row(server, "SELECT a.startedAt, a.endedAt FROM actions a JOIN executions e "
+                                                     "ON e.id = a.executionId WHERE e.number = ? AND a.actionName = 'Quick'", (number,))
+                    ours_w.append(ended - begun)
+                if number > 1:
+                    settle()
+                    target = os.path.join(work, "tar-%s-%d" % (name, number))
+                    os.makedirs(target)
+                    start = time.perf_counter()
+                    subprocess.run("git archive --format=tar %s | tar -x -C %s" % (commit, target), shell=True, cwd=repo, env=env, check=True)
+                    tar_w.append(time.perf_counter() - start)
+                    leftovers.append(target)
+            ratio = statistics.median(ours_w) / statistics.median(tar_w)
+            workspace_ratios.append(ratio)
+            print("workspace_%s_s=%.2f" % (name, statistics.median(ours_w)))
+            print("git_archive_tar_x_%s_s=%.2f" % (name, statistics.median(tar_w)))
+            print("workspace_%s_ratio=%.2f" % (name, ratio))
+            settle()
+            commit_tree_with_definition(server, commit, tree_definition(True))
+            execute(rounds + 2)
+            peak = vm_hwm_kib(runner.pid)
+            runner_rss.append(peak)
+            print("runner_%s_peak_rss_mib=%.1f" % (name, peak / 1024))
+            sys.stdout.flush()
+        finally:
+            runner.terminate()
+            runner.wait()
+            leftovers.append(work_folder)
+    for folder in leftovers:
+        shutil.rmtree(folder, ignore_errors=True)
+    print("zip_ratio=%.2f" % max(zip_ratios))
+    print("zip_peak_rss_mib=%.1f" % (max(zip_rss) / 1024))
+    print("workspace_ratio=%.2f" % max(workspace_ratios))
+    print("runner_peak_rss_mib=%.1f" % (max(runner_rss) / 1024))
 
 def cpu_seconds(pid):
     """utime + stime of a whole process (threads that ended included), in seconds."""
@@ -366,14 +505,14 @@ if __name__ == "__main__":
     try:
         only = os.environ.get("BENCH_ONLY")
         if only:
-            {"history": bench_history, "actions": bench_actions}[only]()
+            {"history": bench_history, "actions": bench_actions, "trees": bench_trees, "push": bench_push}[only]()
             raise SystemExit(0)
         bench_sandbox()
         bench_history()
         bench_actions()
         bench_wakeups()
         bench_push()
-        bench_zip()
+        bench_trees()
     finally:
         time.sleep(2)  # let the runner of the push repository idle out before its folder goes
         shutil.rmtree(work, ignore_errors=True)

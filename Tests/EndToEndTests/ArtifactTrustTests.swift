@@ -12,9 +12,13 @@ final class ArtifactTrustTests: XCTestCase {
         try box.git(["config", "pipeline.sandbox", "false"], in: box.server)
         // #11's crafted record: a zip64 locator pointing at 0xFFFFFFFFFFFFFFF0 (it trapped the old reader).
         let crafted = "printf 'PK\\006\\007\\000\\000\\000\\000\\360\\377\\377\\377\\377\\377\\377\\377\\001\\000\\000\\000PK\\005\\006\\000\\000\\000\\000\\001\\000\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000'"
-        let definition = Fixture.pipeline(stages: Fixture.stage("Build", Fixture.commands("Spoil", [
+        // The build's output is stored, then spoiled, then used. (The SourceArtifact's workspace is
+        // written from the repository, not from its zip; its spoiled zip is made anew below.)
+        let definition = Fixture.pipeline(stages: Fixture.stage("Build", Fixture.commands("Make", ["echo built > out.txt"],
+                                                                                           more: ["outputArtifacts:", "  - name: Out", "    files: [out.txt]"])),
+                                          Fixture.stage("Spoil", Fixture.commands("Spoil", [
             "for zip in \"$PIPELINE_REPOSITORY\"/pipeline/artifacts/sha256/*.zip; do \(crafted) > \"$zip\"; done",
-        ])), Fixture.stage("Test", Fixture.commands("Use", ["ls"])))
+        ])), Fixture.stage("Test", Fixture.commands("Use", ["ls"], more: ["inputArtifacts: [Out]"])))
         let commit = try box.commit("spoil", files: [".pipeline.yml": definition])
         try box.push()
         let note = try box.waitForNote(commit)

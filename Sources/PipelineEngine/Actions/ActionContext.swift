@@ -110,6 +110,7 @@ extension ActionContext {
         try world.files.createDirectory(meta)
         var secondary: [String: String] = [:]
         let source = sourceTree()
+        defer { MemoryLimits.release() }
         for (index, input) in action.inputArtifacts.enumerated() {
             guard let digest = availableArtifacts[input] else {
                 return .failure(.failure("input artifact \(input) was not produced in this execution"))

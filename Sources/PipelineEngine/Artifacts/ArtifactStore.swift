@@ -48,7 +48,7 @@ public struct ArtifactStore: Sendable {
             return (digest, size, true)
         }
         let temporary = temporaryPath()
-        defer { unlink(temporary) }
+        defer { unlink(temporary); MemoryLimits.release() }
         let digest = try SourceArchiver(gitDirectory: layout.gitDirectory).write(tree: tree, to: temporary, log: log)
         let size = try keep(temporary, digest: digest)
         try writeAtomically(index, digest + "\n")
@@ -82,7 +82,7 @@ public struct ArtifactStore: Sendable {
             if names[name] == nil { names[name] = relative }
         }
         let temporary = temporaryPath()
-        defer { unlink(temporary) }
+        defer { unlink(temporary); MemoryLimits.release() }
         let writer = try ZipWriter(path: temporary)
         for (name, relative) in names.sorted(by: { $0.key < $1.key }) {
             let full = folder + "/" + relative

@@ -27,7 +27,7 @@ struct TreeCheckout {
     /// a NUL is refused, files are opened with O_NOFOLLOW and links are made last, so nothing is
     /// ever written outside `folder`.
     func write(tree: ObjectID, into folder: String) throws -> Int {
-        SourceArchiver.limitLibgit2Memory()
+        MemoryLimits.apply()
         let repository = try Repository(path: gitDirectory)
         var files: [File] = [], links: [(path: String, id: ObjectID)] = []
         try repository.walk(tree: tree) { path, entry in

@@ -50,6 +50,7 @@ public final class Runner: Sendable {
             return
         }
         log("runner \(getpid()) started")
+        MemoryLimits.apply()
         await Recovery(runner: self).recover(log: log)
         let watching = watchStore()
         defer { watching.stop() }
