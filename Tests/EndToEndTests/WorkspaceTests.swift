@@ -81,4 +81,28 @@ final class WorkspaceTests: XCTestCase {
         XCTAssertTrue(log.contains("input artifact BuildOutput (sha256:") && log.contains(") unpacked into"), log)
         XCTAssertTrue(try String(contentsOfFile: secondary, encoding: .utf8).hasPrefix("out dir\nout/result.txt file - "))
     }
+
+    /// git accepts a tree with an entry named `..` (`git mktree` makes one; receive-pack takes it
+    /// unless receive.fsckObjects is on): writing it must fail the action, not write outside.
+    func testATreeThatClimbsOutOfTheWorkspaceIsRefused() throws {
+        let box = try Sandbox()
+        let definition = Sandbox.quickPipeline("echo should not run")
+        func object(_ arguments: [String], input: String) throws -> String {
+            try box.run("git", arguments, in: box.clone, input: input).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        try box.git(["commit", "-q", "--allow-empty", "-m", "base"])
+        let payload = try object(["hash-object", "-w", "--stdin"], input: "escaped\n")
+        let pipelineBlob = try object(["hash-object", "-w", "--stdin"], input: definition)
+        let climbing = try object(["mktree"], input: "100644 blob \(payload)\tescaped.txt\n")
+        let root = try object(["mktree"], input: "040000 tree \(climbing)\t..\n100644 blob \(pipelineBlob)\t.pipeline.yml\n")
+        let commit = try object(["commit-tree", root, "-p", "HEAD", "-m", "climb"], input: "")
+        try box.git(["push", "origin", "\(commit):refs/heads/main"])
+        let note = try box.waitForNote(commit)
+        XCTAssertTrue(note.contains("Failed"), note)
+        let log = try box.pipeline(["logs", "server#1", "--action", "Quick"]).stdout
+        XCTAssertTrue(log.contains("unsafe name `..`"), log)
+        XCTAssertFalse(log.contains("Running command"), log)
+        let escaped = try box.run("find", [box.server, "-name", "escaped.txt"]).stdout
+        XCTAssertEqual(escaped, "", "a file was written outside the workspace")
+    }
 }
