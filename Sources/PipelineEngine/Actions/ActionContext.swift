@@ -110,7 +110,9 @@ extension ActionContext {
         try world.files.createDirectory(meta)
         var secondary: [String: String] = [:]
         let source = sourceTree()
-        defer { MemoryLimits.release() }
+        var files = 0
+        // Trimmed after a large tree only: malloc_trim walks the heap, a cost a small action should not pay.
+        defer { if files >= 1_000 { MemoryLimits.release() } }
         for (index, input) in action.inputArtifacts.enumerated() {
             guard let digest = availableArtifacts[input] else {
                 return .failure(.failure("input artifact \(input) was not produced in this execution"))
@@ -122,9 +124,12 @@ extension ActionContext {
             do {
                 if let source, source.digest == digest {
                     let count = try TreeCheckout(gitDirectory: layout.gitDirectory).write(tree: source.tree, into: target)
+                    files += count
                     how = "checked out from tree \(source.tree.short) (\(count) files)"
                 } else {
-                    try artifacts.verifiedZip(digest).extract(into: target)
+                    let zip = try artifacts.verifiedZip(digest)
+                    try zip.extract(into: target)
+                    files += zip.entries.count
                     how = "unpacked"
                 }
             } catch {

@@ -44,7 +44,11 @@ struct TreeCheckout {
             if entry.isSymlink { links.append((target, entry.id)) } else { files.append(File(path: target, id: entry.id, executable: entry.isExecutable)) }
             return true
         }
-        try writeFiles(files)
+        if files.count < 256 {  // a small tree: more handles and threads would cost more than they save
+            for file in files { try Self.writeFile(file, repository: repository) }
+        } else {
+            try writeFiles(files)
+        }
         for link in links {
             let destination = String(decoding: try repository.blob(link.id), as: UTF8.self)
             guard symlink(destination, link.path) == 0 else { throw Self.failure("cannot create symlink", link.path) }
@@ -86,13 +90,7 @@ struct TreeCheckout {
         guard fd >= 0 else { throw failure("cannot write", file.path) }
         defer { close(fd) }
         try repository.withBlob(file.id) { bytes in
-            var written = 0
-            while written < bytes.count {
-                let count = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { throw failure("cannot write", file.path) }
-                written += count
-            }
+            guard writeFully(fd, bytes) else { throw failure("cannot write", file.path) }
         }
     }
 

@@ -293,12 +293,8 @@ final class ZipReader {
             guard fd >= 0 else { throw ZipError(path: path, message: "\(entry.path): cannot write \(target): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
             try stream(entry) { buffer in
-                var written = 0
-                while written < buffer.count {
-                    let count = write(fd, buffer.baseAddress! + written, buffer.count - written)
-                    if count < 0 && errno == EINTR { continue }
-                    guard count > 0 else { throw ZipError(path: path, message: "\(entry.path): cannot write \(target): \(String(cString: strerror(errno)))") }
-                    written += count
+                guard writeFully(fd, buffer) else {
+                    throw ZipError(path: path, message: "\(entry.path): cannot write \(target): \(String(cString: strerror(errno)))")
                 }
             }
         }

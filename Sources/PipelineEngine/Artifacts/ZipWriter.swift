@@ -8,6 +8,19 @@ public struct ZipError: Error, CustomStringConvertible {
     public var description: String { "\(path): \(message)" }
 }
 
+/// Writes all of `bytes` to `fd`, again after a short write or EINTR; false (errno says why) when
+/// the system refuses.
+func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    var done = 0
+    while done < bytes.count {
+        let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return false }
+        done += n
+    }
+    return true
+}
+
 /// A file written through a buffer, hashed (SHA-256) as it goes.
 final class HashingFileOutput {
     private let fd: Int32
@@ -42,15 +55,7 @@ final class HashingFileOutput {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ZipError(path: path, message: "write failed: \(String(cString: strerror(errno)))")
-            }
-            done += n
-        }
+        guard writeFully(fd, bytes) else { throw ZipError(path: path, message: "write failed: \(String(cString: strerror(errno)))") }
     }
 
     /// Flushes, syncs, and returns the SHA-256 of everything written.
