@@ -111,8 +111,7 @@ extension ActionContext {
         var secondary: [String: String] = [:]
         let source = sourceTree()
         var files = 0
-        // Trimmed after a large tree only: malloc_trim walks the heap, a cost a small action should not pay.
-        defer { if files >= 1_000 { MemoryLimits.release() } }
+        defer { MemoryLimits.release(afterFiles: files) }
         for (index, input) in action.inputArtifacts.enumerated() {
             guard let digest = availableArtifacts[input] else {
                 return .failure(.failure("input artifact \(input) was not produced in this execution"))

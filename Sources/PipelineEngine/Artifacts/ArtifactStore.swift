@@ -36,13 +36,14 @@ public struct ArtifactStore: Sendable {
     /// The digest of `tree`'s SourceArtifact as the tree index remembers it (nil: never zipped).
     /// The index lives in the state folder, which no action reaches.
     func sourceDigest(ofTree tree: ObjectID) -> String? {
-        (try? String(contentsOfFile: layout.artifacts + "/trees/\(tree.hex)", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        (try? String(contentsOfFile: treeIndex(tree), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    /// Where the tree index keeps the digest of `tree`'s SourceArtifact.
+    private func treeIndex(_ tree: ObjectID) -> String { layout.artifacts + "/trees/\(tree.hex)" }
 
     /// The SourceArtifact of `tree`: its digest and size, zipping it only the first time.
     public func sourceArtifact(tree: ObjectID, log: (String) -> Void) throws -> (digest: String, size: Int64, reused: Bool) {
-        let index = layout.artifacts + "/trees/\(tree.hex)"
         if let digest = sourceDigest(ofTree: tree),
            let size = fileSize(path(ofDigest: digest)), Self.digest(ofFile: path(ofDigest: digest)) == digest {
             return (digest, size, true)
@@ -51,7 +52,7 @@ public struct ArtifactStore: Sendable {
         defer { unlink(temporary); MemoryLimits.release() }
         let digest = try SourceArchiver(gitDirectory: layout.gitDirectory).write(tree: tree, to: temporary, log: log)
         let size = try keep(temporary, digest: digest)
-        try writeAtomically(index, digest + "\n")
+        try writeAtomically(treeIndex(tree), digest + "\n")
         return (digest, size, false)
     }
 
@@ -82,7 +83,7 @@ public struct ArtifactStore: Sendable {
             if names[name] == nil { names[name] = relative }
         }
         let temporary = temporaryPath()
-        defer { unlink(temporary); MemoryLimits.release() }
+        defer { unlink(temporary); MemoryLimits.release(afterFiles: names.count) }
         let writer = try ZipWriter(path: temporary)
         for (name, relative) in names.sorted(by: { $0.key < $1.key }) {
             let full = folder + "/" + relative

@@ -133,9 +133,9 @@ final class ZipReader {
         guard count <= UInt64(directory.count / 46) else { throw bad("\(count) entries cannot fit in \(directory.count) bytes") }
         var entries: [Entry] = []
         entries.reserveCapacity(Int(count))
+        let d = directory
         var o = 0
         for _ in 0..<Int(count) {
-            let d = directory
             guard try field(d, o, 4, "central directory entry") == 0x0201_4b50 else { throw bad("bad central directory entry") }
             let madeBy = try field(d, o + 4, 2, "entry") >> 8
             let nameLength = Int(try field(d, o + 28, 2, "name length")), extraLength = Int(try field(d, o + 30, 2, "extra length"))

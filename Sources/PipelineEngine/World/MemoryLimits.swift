@@ -17,8 +17,10 @@ enum MemoryLimits {
 
     /// Hands freed memory back to the system after a large operation (a tree archived, written
     /// or unzipped), so that what the next one allocates starts from the baseline rather than
-    /// from the last one's fragments: the runner's peak stays one tree's, not a sum.
-    static func release() {
+    /// from the last one's fragments: the runner's peak stays one tree's, not a sum. Below 1,000
+    /// files it does nothing: malloc_trim walks the heap, a cost a small action should not pay.
+    static func release(afterFiles count: Int = .max) {
+        guard count >= 1_000 else { return }
         #if os(Linux)
         _ = glibcMallocTrim(0)
         #endif
