@@ -17,6 +17,8 @@ command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
 command -v perl >/dev/null 2>&1 || missing="$missing perl"
 command -v sqlite3 >/dev/null 2>&1 || missing="$missing sqlite3"
+# The intake test slows the hook under strace so that its kills land at every instant of its life.
+command -v strace >/dev/null 2>&1 || missing="$missing strace"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing:$missing"

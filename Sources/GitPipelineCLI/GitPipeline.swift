@@ -15,18 +15,13 @@ public struct GitPipeline: AsyncParsableCommand {
         subcommands: [
             Install.self, Uninstall.self, Doctor.self, Start.self, Stop.self, Retry.self, Rollback.self, Approve.self, Reject.self,
             Transition.self, Status.self, History.self, Show.self, Logs.self, Events.self, Archive.self, Lint.self, Secret.self,
-            RunnerCommand.self, Hook.self,
+            RunnerCommand.self,
         ])
 
     public init() {}
 
-    /// Runs the command line and exits with SPEC §8's codes. The hook's slow way skips the argument
-    /// parser and the async runtime: a push waits for it.
+    /// Runs the command line and exits with SPEC §8's codes.
     public static func main(_ arguments: [String]) -> Never {
-        if arguments.count <= 3 && arguments.starts(with: ["hook", "post-receive"]) {
-            Hook.postReceive(push: arguments.count == 3 ? arguments[2] : "")
-            Foundation.exit(0)
-        }
         Task { await run(arguments) }
         dispatchMain()
     }

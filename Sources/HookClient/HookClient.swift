@@ -11,6 +11,8 @@ public enum HookWire {
     public static let journalName = "push-journal"
     /// The store's change signal in the state folder (the engine's ChangeSignal touches the same).
     public static let changeSignalName = "changes"
+    /// The hooks `install` links to `git-pipeline-hook`.
+    public static let hooks = ["pre-receive", "post-receive"]
     /// The request's first line: `push ID`; the post-receive input follows.
     public static let pushPrefix = "push "
     /// The line that ends a complete answer; without it the runner did not finish.
@@ -26,6 +28,11 @@ public enum HookWire {
         public let old: String
         public let new: String
         public let ref: String
+
+        /// A branch or tag that now points somewhere: what pipelines run for (not a deletion).
+        public var triggers: Bool {
+            !new.allSatisfy { $0 == "0" } && (ref.hasPrefix("refs/heads/") || ref.hasPrefix("refs/tags/"))
+        }
     }
 
     /// The `<old> <new> <ref>` lines of hook input that are well formed.
@@ -71,31 +78,39 @@ public enum HookWire {
     }
 }
 
-/// What `git-pipeline-hook`, the program the hook shims run, does on every push. It links nothing
-/// but libc. Every ref update is first appended to the repository's push journal
-/// (`pipeline/push-journal`, one write per hook): by pre-receive as an intent, before git moves
-/// the refs, and by post-receive as done. The runner ingests the journal idempotently (an entry's
-/// id is the receive-pack process's), so a hook killed at any instant loses nothing and a push
-/// recorded by two processes is recorded once. Then post-receive asks a running runner, over
-/// `pipeline/hook.sock`, for the lines to print; with no runner to answer, it hands over to
-/// `git-pipeline hook post-receive`, which ingests itself and starts one. A push is never blocked
-/// by us, except by pre-receive's refusal to let a client write the notes refs.
+/// What `git-pipeline-hook` does on every push. It links nothing but libc and is a static
+/// executable, so it starts as fast as /bin/true; `install` links the hooks to it (a shell shim
+/// only where an earlier hook is chained). Every ref update is first appended to the repository's
+/// push journal (`pipeline/push-journal`, one write per hook): by pre-receive as an intent, before
+/// git moves the refs, and by post-receive as done. The runner ingests the journal idempotently (an
+/// entry's id is the receive-pack process's), so a hook killed at any instant loses nothing and a
+/// push recorded by two processes is recorded once. Then post-receive asks a running runner, over
+/// `pipeline/hook.sock`, for the lines to print (`#12 queued for main@…`). With no runner to answer,
+/// it starts one in the background (a new session, its output in `runner.log`) and says the push is
+/// recorded: the runner parses the definitions, records the executions and writes any definition
+/// error into the commit's note. A push is never blocked by us, except by pre-receive's refusal to
+/// let a client write the notes refs.
 public enum HookClient {
-    /// How long the runner may take to answer before the push is recorded the slow way.
-    static let answerTimeoutMilliseconds: Int32 = 10_000
+    /// How long a running runner may take to answer before the hook says "recorded" and leaves it
+    /// to the runner's next look at the journal.
+    static let answerTimeoutMilliseconds: Int32 = 3_000
 
     public static func run() -> Never {
         let arguments = CommandLine.arguments
-        let hook = arguments.count > 1 ? arguments[1] : "post-receive"
-        // The shim passes $PPID, git-receive-pack's pid: the same for both hooks of one push.
-        let receivePack = arguments.count > 2 ? Int32(arguments[2]) : nil
+        // Linked as hooks/pre-receive or hooks/post-receive, git runs us directly: our parent is
+        // git-receive-pack. Through a shim: `git-pipeline-hook HOOK $PPID`.
+        let invokedAs = baseName(arguments.first ?? "")
+        let linked = HookWire.hooks.contains(invokedAs)
+        let hook = linked ? invokedAs : (arguments.count > 1 ? arguments[1] : "post-receive")
+        let receivePack = linked ? getppid() : (arguments.count > 2 ? Int32(arguments[2]) : nil)
         let input = readAll(0)
         let gitDirectory = absolutePath(environmentValue("GIT_DIR") ?? ".")
+        let state = gitDirectory + "/pipeline"
         let updates = HookWire.refUpdates(input)
         // Read once: the few keys the hook needs all come from it.
         let config = readFile(gitDirectory + "/config")
+        let notesRef = configValue(config, "notesref", section: "pipeline")
         if hook == "pre-receive" {
-            let notesRef = configValue(config, "notesref", section: "pipeline")
             let refused = updates.filter { HookWire.isProtected($0.ref, notesRef: notesRef) }
             if !refused.isEmpty {
                 for update in refused {
@@ -105,28 +120,130 @@ public enum HookClient {
                 exit(1)
             }
         }
+        guard access(state, F_OK) == 0 else {
+            if hook == "post-receive" { print("git-pipeline: not installed in this repository (run `git pipeline install`); nothing recorded") }
+            exit(0)
+        }
         // A shared repository: what we create (the journal, if install did not) keeps the group's access.
         if let mask = sharedUmask(configValue(config, "sharedrepository", section: "core")) { umask(mask) }
         let id = pushIdentifier(receivePack)
-        if access(gitDirectory + "/pipeline", F_OK) == 0 && !updates.isEmpty {
+        var journaled = updates.isEmpty
+        if !updates.isEmpty {
             let kind = hook == "pre-receive" ? HookWire.intentKind : HookWire.doneKind
             let who = pusher(hostingUser: configValue(config, "hostinguser", section: "pipeline"))
-            if !appendJournal(gitDirectory, updates.map { HookWire.journalLine(kind: kind, id: id, update: $0, pusher: who) }.joined()) {
-                print("git-pipeline: error: cannot append to \(gitDirectory)/pipeline/\(HookWire.journalName): \(String(cString: strerror(errno))) — " +
+            journaled = appendJournal(state, updates.map { HookWire.journalLine(kind: kind, id: id, update: $0, pusher: who) }.joined())
+            if !journaled {
+                print("git-pipeline: error: cannot append to \(state)/\(HookWire.journalName): \(String(cString: strerror(errno))) — " +
                       "this push is not recorded; run `git pipeline doctor` on the server")
             }
         }
+        // pre-receive wakes nobody: its intent matters only if post-receive dies, and the runner
+        // finds it then (it looks at the journal every few seconds, and whenever it starts).
         guard hook == "post-receive" else { exit(0) }
-        if let answer = ask(socketPath: gitDirectory + "/pipeline/" + HookWire.socketName, request: HookWire.pushPrefix + id + "\n" + input) {
+        if let answer = ask(socketPath: state + "/" + HookWire.socketName, request: HookWire.pushPrefix + id + "\n" + input) {
             if !answer.isEmpty { print(answer, terminator: "") }
             exit(0)
         }
-        let full = parentFolder(currentExecutablePath()) + "/git-pipeline"
-        var environment = currentEnvironment()
-        environment["GIT_DIR"] = gitDirectory
-        execWithInput(full, ["hook", "post-receive", id], input: input, environment: environment)
-        print("git-pipeline: error: cannot run \(full) (keep git-pipeline and git-pipeline-hook side by side); nothing recorded")
+        // Nobody answered: a runner that is alive (busy, or on its way out) finds the push when
+        // woken; otherwise we start one.
+        touch(state + "/" + HookWire.changeSignalName)
+        guard journaled else { exit(0) }
+        let triggering = updates.filter { $0.triggers }
+        if let problem = stateAccessProblem(state) {
+            print("git-pipeline: this push is NOT recorded now: \(problem). It is in the push journal; a runner of the repository's " +
+                  "owner records it when it starts. To let every pusher record: git config core.sharedRepository group && " +
+                  "git pipeline install, or run the runner as a service; `git pipeline doctor` says more")
+            exit(0)
+        }
+        var what = "the runner, busy, will queue"
+        if !runnerAlive(state) {
+            let full = parentFolder(currentExecutablePath()) + "/git-pipeline"
+            if let problem = startRunner(full, gitDirectory: gitDirectory, log: state + "/runner.log") {
+                print("git-pipeline: error: cannot start the runner \(full): \(problem) (keep git-pipeline and git-pipeline-hook side by side); " +
+                      "the push is in the push journal and is recorded when a runner starts (`git pipeline runner`)")
+                exit(0)
+            }
+            what = "the runner is starting and will queue"
+        }
+        let notes = notesName(notesRef)
+        for update in triggering {
+            let short = String(update.new.prefix(7))
+            print("git-pipeline: \(shortRefName(update.ref))@\(short) recorded; \(what) its pipelines — results: git log --notes=\(notes) -1 \(short)")
+        }
         exit(0)
+    }
+
+    /// A branch or tag without its prefix, as the push output names it.
+    static func shortRefName(_ ref: String) -> String {
+        for prefix in ["refs/heads/", "refs/tags/"] where ref.hasPrefix(prefix) { return String(ref.dropFirst(prefix.count)) }
+        return ref
+    }
+
+    /// `pipeline.notesRef` as `git log --notes=` takes it.
+    static func notesName(_ notesRef: String?) -> String {
+        guard let notesRef, !notesRef.isEmpty else { return "ci" }
+        return notesRef.hasPrefix("refs/notes/") ? String(notesRef.dropFirst("refs/notes/".count)) : notesRef
+    }
+
+    /// Why this user's runner could not record: the state folder or the store not writable.
+    static func stateAccessProblem(_ state: String) -> String? {
+        for path in [state, state + "/state.sqlite"] where access(path, R_OK | W_OK) != 0 {
+            let reason = String(cString: strerror(errno))
+            var info = stat()
+            _ = stat(path, &info)
+            let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "\(info.st_uid)"
+            let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
+            return "\(user) cannot write \(path) (\(reason); owner \(owner), mode \(String(info.st_mode & 0o7777, radix: 8)))"
+        }
+        return nil
+    }
+
+    /// True when a runner holds `runner.lock` (asked without waiting).
+    static func runnerAlive(_ state: String) -> Bool {
+        let fd = open(state + "/runner.lock", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return true }
+        flock(fd, LOCK_UN)
+        return false
+    }
+
+    /// Starts `git-pipeline runner` in a session of its own, stdin /dev/null, output appended to
+    /// `log`, without git's variables, and does not wait for it: the push's output pipe is not
+    /// held. Nil when it started; else why not.
+    static func startRunner(_ executable: String, gitDirectory: String, log: String) -> String? {
+        guard access(executable, X_OK) == 0 else { return String(cString: strerror(errno)) }
+        // git-receive-pack's descriptors (its pipes) must not reach the runner: git would wait for
+        // them to close, and the push with them.
+        InheritedDescriptors.closeOnExec()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // 0666 under the umask: in a shared repository the log is the group's too.
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o666)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | Int16(0x80) /* POSIX_SPAWN_SETSID */)
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        let words: [String] = [executable, "runner", "--git-dir", gitDirectory]
+        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = currentEnvironment().filter { !$0.key.hasPrefix("GIT_") }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        return code == 0 ? nil : String(cString: strerror(code))
     }
 
     /// A whole file, or nil when it cannot be opened.
@@ -160,18 +277,19 @@ public enum HookClient {
 
     /// One write of every line, appended: the kernel never interleaves or cuts it, and a SIGKILL
     /// comes before or after it, not inside. The journal is opened for each push (no lock needed).
-    static func appendJournal(_ gitDirectory: String, _ text: String) -> Bool {
-        let path = gitDirectory + "/pipeline/" + HookWire.journalName
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o660)
+    static func appendJournal(_ state: String, _ text: String) -> Bool {
+        let fd = open(state + "/" + HookWire.journalName, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o660)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else { return false }
-        // Wakes a runner that waits for the store to change (it ingests the journal then).
-        let signal = open(gitDirectory + "/pipeline/" + HookWire.changeSignalName, O_WRONLY | O_CREAT | O_CLOEXEC, 0o660)
-        if signal >= 0 { _ = futimens(signal, nil); close(signal) }
-        return true
+        return written == bytes.count
+    }
+
+    /// Sets a file's times to now (creating it): the store's change signal, which wakes a runner.
+    static func touch(_ path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o660)
+        if fd >= 0 { _ = futimens(fd, nil); close(fd) }
     }
 
     /// Who pushed: the OS user the hook runs as, refined by the hosting layer's name for the pusher
@@ -280,10 +398,33 @@ public enum HookClient {
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The last part of a path.
+    static func baseName(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
     /// The folder part of a path.
     static func parentFolder(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+/// Descriptors a process inherited without close-on-exec (a parent's pipes). Shared with the
+/// engine's Spawn: libc only.
+public enum InheritedDescriptors {
+    /// Marks every descriptor above 2 close-on-exec, so that nothing this process starts holds them.
+    public static func closeOnExec() {
+        guard let folder = opendir("/proc/self/fd") else { return }
+        defer { closedir(folder) }
+        let own = dirfd(folder)
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            guard let fd = Int32(name), fd > 2, fd != own else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 }
 
@@ -309,21 +450,4 @@ func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         sent += n
     }
     return true
-}
-
-/// Replaces this process with `executable`, its stdin holding `input` (through an unlinked temp
-/// file, so any size fits). Returns only if the exec failed.
-func execWithInput(_ executable: String, _ arguments: [String], input: String, environment: [String: String]) {
-    var template = Array("/tmp/git-pipeline-input.XXXXXX".utf8CString)
-    let fd = mkstemp(&template)
-    guard fd >= 0 else { return }
-    unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
-    let bytes = Array(input.utf8)
-    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    lseek(fd, 0, SEEK_SET)
-    dup2(fd, 0)
-    close(fd)
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    execve(executable, argv, envp)
 }

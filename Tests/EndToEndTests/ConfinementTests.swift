@@ -86,7 +86,7 @@ final class ConfinementTests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: box.clone + "/.pipelines/evil.yml", withDestinationPath: "/etc/passwd")
         try FileManager.default.createSymbolicLink(atPath: box.clone + "/.pipelines/up.yml", withDestinationPath: "../../outside.yml")
         let commit = try box.commit("links")
-        let push = try box.push()
+        let push = try box.pushAnswered()
         XCTAssertTrue(push.stderr.contains(".pipelines/evil.yml:1:1: error: .pipelines/evil.yml is a symbolic link to `/etc/passwd`, which leaves the repository"),
                       push.stderr)
         XCTAssertTrue(push.stderr.contains("which leaves the repository"), push.stderr)

@@ -31,7 +31,7 @@ final class ExecutionModeTests: XCTestCase {
         var commits: [String] = []
         for i in 1...3 {
             commits.append(try box.commit("change \(i)", files: [".pipeline.yml": definition, "file.txt": "\(i)\n"]))
-            XCTAssertTrue(try box.push().stderr.contains("server #\(i) queued"))
+            XCTAssertTrue(try box.pushAnswered().stderr.contains("server #\(i) queued"))
             if i < 3 { sleep(1) }
         }
         usleep(700_000)

@@ -14,7 +14,9 @@ final class InstallTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: box.server + "/hooks/post-receive"))
         try box.git(["config", "pipeline.runnerIdleSeconds", "1"], in: box.server)
         let commit = try box.commit("one", files: [".pipeline.yml": Self.quick])
-        XCTAssertTrue(try box.push().stderr.contains("server #1 queued"))
+        // No runner yet: the hook journals the push, starts one and says so.
+        let push = try box.push()
+        XCTAssertTrue(push.stderr.contains("git-pipeline: main@\(commit.prefix(7)) recorded; the runner is starting"), push.stderr)
         XCTAssertTrue(try box.waitForNote(commit).hasPrefix("server #1 Succeeded"))
     }
 
@@ -28,6 +30,41 @@ final class InstallTests: XCTestCase {
         let doctor = try box.pipeline(["doctor"])
         XCTAssertTrue(doctor.stdout.contains("integrity ok, journal wal"), doctor.stdout)
         XCTAssertTrue(doctor.stdout.contains("is private (0700)"), doctor.stdout)
+    }
+
+    func testHooksAreLinksToTheHookBinaryUnlessAnEarlierHookIsChained() throws {
+        let box = try Sandbox(install: false)
+        try "#!/bin/sh\nexit 0\n".write(toFile: box.server + "/hooks/post-receive", atomically: true, encoding: .utf8)
+        chmod(box.server + "/hooks/post-receive", 0o755)
+        for _ in 0..<2 { try box.run(Sandbox.binary, ["install", box.server]) }  // idempotent
+        let hookBinary = (Sandbox.binary as NSString).deletingLastPathComponent + "/git-pipeline-hook"
+        // pre-receive had no hook before: git runs the binary itself, no shell in between.
+        let link = try FileManager.default.destinationOfSymbolicLink(atPath: box.server + "/hooks/pre-receive")
+        XCTAssertEqual((link as NSString).resolvingSymlinksInPath, (hookBinary as NSString).resolvingSymlinksInPath)
+        // post-receive had one: a shim runs ours, then it.
+        XCTAssertNil(try? FileManager.default.destinationOfSymbolicLink(atPath: box.server + "/hooks/post-receive"))
+        let shim = try String(contentsOfFile: box.server + "/hooks/post-receive", encoding: .utf8)
+        XCTAssertTrue(shim.contains("git-pipeline post-receive shim") && shim.contains("post-receive.pre-pipeline"), shim)
+        XCTAssertTrue(try box.pipeline(["doctor"]).stdout.contains("ok: hook \(box.server)/hooks/pre-receive runs"))
+        // A link whose binary went away: doctor says so and how to fix it.
+        try FileManager.default.removeItem(atPath: box.server + "/hooks/pre-receive")
+        try FileManager.default.createSymbolicLink(atPath: box.server + "/hooks/pre-receive", withDestinationPath: box.root + "/gone/git-pipeline-hook")
+        let doctor = try box.pipeline(["doctor"], allowFailure: true)
+        XCTAssertEqual(doctor.status, 1)
+        XCTAssertTrue(doctor.stdout.contains("the hook runs \(box.root)/gone/git-pipeline-hook, which (or git-pipeline beside it) is missing"), doctor.stdout)
+        let removed = try box.run(Sandbox.binary, ["uninstall", box.server]).stdout
+        XCTAssertTrue(removed.contains("removed \(box.server)/hooks/pre-receive"), removed)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: box.server + "/hooks/pre-receive"))
+        XCTAssertEqual(try String(contentsOfFile: box.server + "/hooks/post-receive", encoding: .utf8), "#!/bin/sh\nexit 0\n")
+    }
+
+    func testAPushIntoARepositoryWhoseStateFolderWentAwaySaysItIsNotInstalled() throws {
+        let box = try Sandbox()
+        try FileManager.default.removeItem(atPath: box.server + "/pipeline")
+        try box.commit("one", files: [".pipeline.yml": Self.quick])
+        let push = try box.push()
+        XCTAssertEqual(push.status, 0)
+        XCTAssertTrue(push.stderr.contains("git-pipeline: not installed in this repository (run `git pipeline install`); nothing recorded"), push.stderr)
     }
 
     func testDoctorSaysHowToFixAMissingHook() throws {

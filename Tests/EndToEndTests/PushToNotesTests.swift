@@ -32,7 +32,7 @@ final class PushToNotesTests: XCTestCase {
     func testTwoStagePipelineSucceedsAndTheNoteSaysSo() throws {
         let box = try Sandbox()
         let commit = try box.commit("first", files: [".pipeline.yml": Self.twoStages, "README.md": "hi\n"])
-        let push = try box.push()
+        let push = try box.pushAnswered()
         XCTAssertTrue(push.stderr.contains("remote: git-pipeline: app #1 queued for main@\(commit.prefix(7)) (SUPERSEDED)"), push.stderr)
         XCTAssertTrue(push.stderr.contains("git log --notes=ci -1 \(commit.prefix(7))"), push.stderr)
         let note = try box.waitForNote(commit)
@@ -93,7 +93,7 @@ final class PushToNotesTests: XCTestCase {
         let box = try Sandbox()
         let first = try box.commit("one", files: [".pipeline.yml": Self.twoStages])
         try box.git(["branch", "feature"])
-        let push = try box.push(["HEAD:main", "feature:feature"])
+        let push = try box.pushAnswered(["HEAD:main", "feature:feature"])
         XCTAssertTrue(push.stderr.contains("app #1 queued") && push.stderr.contains("app #2 queued"), push.stderr)
         XCTAssertTrue(push.stderr.contains("for main@") && push.stderr.contains("for feature@"), push.stderr)
         let summaries = try box.waitForExecutions(2)
@@ -124,11 +124,11 @@ final class PushToNotesTests: XCTestCase {
                     commands: ['echo "releasing $PIPELINE_TAG"']
             """
         let commit = try box.commit("release", files: [".pipelines/release.yml": release, ".pipelines/ci.yml": Self.twoStages.replacingOccurrences(of: "name: app", with: "name: ci")])
-        let branchPush = try box.push()
+        let branchPush = try box.pushAnswered()
         XCTAssertTrue(branchPush.stderr.contains("ci #1 queued"), branchPush.stderr)
         XCTAssertFalse(branchPush.stderr.contains("release #"), branchPush.stderr)
         try box.git(["tag", "-a", "v1.0", "-m", "version 1.0"])
-        let tagPush = try box.push(["v1.0"])
+        let tagPush = try box.pushAnswered(["v1.0"])
         XCTAssertTrue(tagPush.stderr.contains("release #1 queued for v1.0@\(commit.prefix(7))"), tagPush.stderr)
         XCTAssertFalse(tagPush.stderr.contains("ci #2"), tagPush.stderr)
         let note = try box.waitForNote(commit, blocks: 2)
@@ -143,7 +143,7 @@ final class PushToNotesTests: XCTestCase {
         try box.push(["HEAD:main", "topic:topic"])
         _ = try box.waitForNote(commit)
         let deletion = try box.push([":topic"])
-        XCTAssertFalse(deletion.stderr.contains("queued"), deletion.stderr)
+        XCTAssertFalse(deletion.stderr.contains("queued") || deletion.stderr.contains("recorded"), deletion.stderr)
         let history = try box.pipeline(["history"]).stdout
         XCTAssertEqual(history.split(separator: "\n").count, 2, history)
     }
@@ -158,7 +158,7 @@ final class PushToNotesTests: XCTestCase {
                   - name: Compile
             """
         let commit = try box.commit("typo", files: [".pipeline.yml": broken])
-        let push = try box.push()
+        let push = try box.pushAnswered()  // the runner parses the definition while the push waits
         XCTAssertTrue(push.stderr.contains("remote: git-pipeline: .pipeline.yml:4:5: error: unknown key `actons` in a stage — did you mean `actions`?"), push.stderr)
         XCTAssertTrue(push.stderr.contains("app #1 failed (invalid .pipeline.yml)"), push.stderr)
         let note = try box.waitForNote(commit)
@@ -167,9 +167,17 @@ final class PushToNotesTests: XCTestCase {
 
         let yamlBroken = "stages:\n  - name: [unclosed\n"
         let second = try box.commit("bad yaml", files: [".pipeline.yml": yamlBroken])
-        let push2 = try box.push()
+        let push2 = try box.pushAnswered()
         XCTAssertTrue(push2.stderr.contains(".pipeline.yml:3:1: error: YAML syntax:"), push2.stderr)
         XCTAssertTrue(try box.waitForNote(second).contains("YAML syntax"))
+        // With no runner to answer, the push only says it recorded the commit; the error is in its note.
+        let deadline = Date().addingTimeInterval(20)
+        while box.runnerHoldsLock() && Date() < deadline { usleep(50_000) }
+        let third = try box.commit("still broken", files: [".pipeline.yml": broken + "\n"])
+        let push3 = try box.push()
+        XCTAssertTrue(push3.stderr.contains("main@\(third.prefix(7)) recorded; the runner is starting"), push3.stderr)
+        let note3 = try box.waitForNote(third)
+        XCTAssertTrue(note3.hasPrefix("app #") && note3.contains(" Failed  main") && note3.contains(".pipeline.yml:4:5: error: unknown key `actons`"), note3)
     }
 
     func testSourceArtifactEqualsGitArchive() throws {
@@ -217,7 +225,11 @@ final class PushToNotesTests: XCTestCase {
         let box = try Sandbox()
         try box.git(["config", "pipeline.runnerIdleSeconds", "30"], in: box.server)
         let first = try box.commit("one", files: [".pipeline.yml": Self.twoStages])
-        XCTAssertTrue(try box.push().stderr.contains("app #1 queued"))  // no runner yet: the slow way
+        // No runner yet: the hook journals the push and starts one, which records it.
+        let cold = try box.push()
+        XCTAssertTrue(cold.stderr.contains("remote: git-pipeline: main@\(first.prefix(7)) recorded; the runner is starting and will queue its pipelines — " +
+                                           "results: git log --notes=ci -1 \(first.prefix(7))"), cold.stderr)
+        XCTAssertFalse(cold.stderr.contains("queued for"), cold.stderr)
         _ = try box.waitForNote(first)
         XCTAssertTrue(FileManager.default.fileExists(atPath: box.server + "/pipeline/hook.sock"))
         let second = try box.commit("two")
@@ -249,7 +261,7 @@ final class PushToNotesTests: XCTestCase {
         let commit = try box.commit("one", files: [".pipeline.yml": Self.twoStages])
         let push = try box.push()
         XCTAssertTrue(push.stderr.contains("old hook says hi"), push.stderr)
-        XCTAssertTrue(push.stderr.contains("app #1 queued"), push.stderr)
+        XCTAssertTrue(Sandbox.saysRecorded(push, commit), push.stderr)
         XCTAssertEqual(try String(contentsOfFile: marker, encoding: .utf8), "refs/heads/main\n")
         XCTAssertTrue(try box.waitForNote(commit).hasPrefix("app #1 Succeeded"))
         let doctor = try box.pipeline(["doctor"])
@@ -284,7 +296,8 @@ final class PushToNotesTests: XCTestCase {
             refspecs.append("\(id):refs/heads/b\(i)")
         }
         let push = try box.push(refspecs)
-        XCTAssertEqual(push.stderr.components(separatedBy: "queued").count - 1, 200)
+        // No runner answered: the hook's own line for each of the 200 branches.
+        XCTAssertEqual(push.stderr.components(separatedBy: " recorded; the runner is starting").count - 1, 200, push.stderr)
         for commit in commits { _ = try box.waitForNote(commit, timeout: 180) }
         let top = try box.git(["ls-tree", "refs/notes/ci"], in: box.server).stdout.split(separator: "\n")
         XCTAssertFalse(top.isEmpty)

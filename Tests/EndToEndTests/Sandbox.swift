@@ -131,6 +131,44 @@ final class Sandbox: Sendable {
         try git(["push", "origin"] + extra + refspecs)
     }
 
+    /// Pushes with a runner answering the hook (one is started unless one listens), so the push
+    /// prints what the runner queued: `#N queued for REF@C`. (With none to answer, the hook says
+    /// `REF@C recorded` and starts one.)
+    @discardableResult
+    func pushAnswered(_ refspecs: [String] = ["HEAD:main"], extra: [String] = []) throws -> Result {
+        try runnerAnswering()
+        return try push(refspecs, extra: extra)
+    }
+
+    /// Waits until a runner listens on the hook socket, starting one when none holds the lock.
+    func runnerAnswering() throws {
+        let socket = server + "/pipeline/hook.sock"
+        if !runnerHoldsLock() { _ = try startRunner(foreground: false) }
+        let deadline = Date().addingTimeInterval(30)
+        while !(FileManager.default.fileExists(atPath: socket) && runnerHoldsLock()) {
+            guard Date() < deadline else { throw SandboxError(message: "no runner answers on \(socket)") }
+            if !runnerHoldsLock() { _ = try startRunner(foreground: false) }
+            usleep(10_000)
+        }
+    }
+
+    /// True when a runner holds `pipeline/runner.lock`.
+    func runnerHoldsLock() -> Bool {
+        let fd = open(server + "/pipeline/runner.lock", O_RDONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return true }
+        flock(fd, LOCK_UN)
+        return false
+    }
+
+    /// True when the push said it recorded `commit` on `ref`: the runner's `#N queued for REF@C`,
+    /// or the hook's own `REF@C recorded` when no runner answered.
+    static func saysRecorded(_ push: Result, _ commit: String, ref: String = "main") -> Bool {
+        let at = "\(ref)@\(commit.prefix(7))"
+        return push.stderr.contains("queued for \(at)") || push.stderr.contains("git-pipeline: \(at) recorded;")
+    }
+
     /// The `ci` note of a commit on the server, or "" when there is none yet.
     func note(_ commit: String, ref: String = "ci") throws -> String {
         try git(["notes", "--ref=\(ref)", "show", commit], in: server, allowFailure: true).stdout
@@ -227,7 +265,7 @@ extension Sandbox {
     /// waits until it listens for hooks. The caller stops it.
     func startRunner(foreground: Bool) throws -> Process {
         let socket = server + "/pipeline/hook.sock"
-        unlink(socket)  // a killed runner's: the new one's is what we wait for
+        if !runnerHoldsLock() { unlink(socket) }  // a killed runner's: the new one's is what we wait for
         let runner = Process()
         runner.executableURL = URL(fileURLWithPath: Self.binary)
         runner.arguments = ["runner"] + (foreground ? ["--foreground"] : []) + ["--git-dir", server]

@@ -52,7 +52,7 @@ final class ServiceTests: XCTestCase {
         XCTAssertTrue(try box.waitForNote(first).hasPrefix("server #1 Failed"))
         // And it serves the next push.
         let second = try box.commit("two", files: [".pipeline.yml": Sandbox.quickPipeline()])
-        XCTAssertTrue(try box.push().stderr.contains("server #2 queued"))
+        XCTAssertTrue(try box.push().stderr.contains("server #2 queued"), "the service runner answers the hook")
         XCTAssertTrue(try box.waitForNote(second).hasPrefix("server #2 Succeeded"))
     }
 }

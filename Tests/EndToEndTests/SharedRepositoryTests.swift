@@ -90,7 +90,7 @@ final class SharedRepositoryTests: XCTestCase {
         for user in [Self.alice, Self.bob] { try run(as: user, ["git", "clone", "-q", server, root + "/" + user + "/clone"]) }
 
         let one = try commitAndPush(as: Self.alice, "one", files: [".pipeline.yml": Sandbox.quickPipeline("id -un")])
-        XCTAssertTrue(one.push.stderr.contains("app #1 queued"), one.push.stderr)
+        XCTAssertTrue(one.push.stderr.contains("main@\(one.commit.prefix(7)) recorded; the runner is starting"), one.push.stderr)
         _ = try waitForNote(one.commit, "app #1 Succeeded")
         // Bob pushes while alice's runner is alive: it records his push over the group's socket.
         let two = try commitAndPush(as: Self.bob, "two")
@@ -101,7 +101,7 @@ final class SharedRepositoryTests: XCTestCase {
         let deadline = Date().addingTimeInterval(20)
         while runnerAlive() && Date() < deadline { usleep(100_000) }
         let three = try commitAndPush(as: Self.bob, "three")
-        XCTAssertTrue(three.push.stderr.contains("app #3 queued"), three.push.stderr)
+        XCTAssertTrue(three.push.stderr.contains("main@\(three.commit.prefix(7)) recorded; the runner is starting"), three.push.stderr)
         _ = try waitForNote(three.commit, "app #3 Succeeded")
         // Alice pushes after bob's runner wrote notes: nothing of ours is in her way.
         let four = try commitAndPush(as: Self.alice, "four")
@@ -152,7 +152,7 @@ final class SharedRepositoryTests: XCTestCase {
         try run(as: Self.alice, ["git", "--git-dir", server, "config", "pipeline.runnerIdleSeconds", "1"])
         // Then shared by hand, but for the state folder.
         try run(as: Self.alice, ["git", "--git-dir", server, "config", "core.sharedRepository", "group"])
-        try run(as: Self.alice, ["/bin/sh", "-c", "cd \"$0\" && find . -path ./pipeline -prune -o -exec chmod g+rwX {} + && find . -path ./pipeline -prune -o -type d -exec chmod g+s {} +", server])
+        try run(as: Self.alice, ["/bin/sh", "-c", "cd \"$0\" && find . -path ./pipeline -prune -o ! -type l -exec chmod g+rwX {} + && find . -path ./pipeline -prune -o -type d -exec chmod g+s {} +", server])
         for user in [Self.alice, Self.bob] { try run(as: user, ["git", "clone", "-q", server, root + "/" + user + "/clone"]) }
         let one = try commitAndPush(as: Self.bob, "one", files: [".pipeline.yml": Sandbox.quickPipeline()])
         XCTAssertEqual(one.push.status, 0, "a push is never blocked by us: \(one.push.stderr)")
@@ -164,7 +164,7 @@ final class SharedRepositoryTests: XCTestCase {
         // install again, now that the repository is shared: the state joins the group.
         XCTAssertTrue(try run(as: Self.alice, [Sandbox.binary, "install", server]).stdout.contains("shared with group \(Self.group)"))
         let two = try commitAndPush(as: Self.bob, "two")
-        XCTAssertTrue(two.push.stderr.contains("app #1 queued"), two.push.stderr)
+        XCTAssertTrue(two.push.stderr.contains("main@\(two.commit.prefix(7)) recorded; the runner is starting"), two.push.stderr)
         _ = try waitForNote(two.commit, "app #1 Succeeded")
         XCTAssertEqual(try run(as: Self.bob, [Sandbox.binary, "doctor", "--git-dir", server], allowFailure: true).status, 0)
     }

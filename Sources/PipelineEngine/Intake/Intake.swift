@@ -49,46 +49,68 @@ struct Intake {
     /// Reads what the journal has beyond the ingested offset and decides every pending update.
     @discardableResult
     func ingest() throws -> Outcome {
+        try ingest { _, _ in }
+    }
+
+    /// Ingests, then answers the hook of push `entryId` in the same transaction: its lines and how
+    /// many executions it has (whoever recorded them). One transaction, so the hook waits for one.
+    func ingest(answering entryId: String) throws -> (outcome: Outcome, lines: [String], executions: Int) {
+        var lines: [String] = [], executions = 0
+        let outcome = try ingest { db, _ in
+            executions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM executions WHERE intakeEntry >= ? AND intakeEntry < ?",
+                                          arguments: [entryId + " ", entryId + "!"]) ?? 0
+            lines = try Self.lines(db, entryId: entryId)
+        }
+        return (outcome, lines, executions)
+    }
+
+    private func ingest(then answer: (Database, Outcome) throws -> Void) throws -> Outcome {
         let journal = PushJournal(layout: layout)
         let repository = try Repository(path: layout.gitDirectory)
         let settings = try PipelineSettings(repository: repository)
         let recorder = PushRecorder(repository: repository, repositoryName: layout.repositoryName, notesName: settings.notesName, clock: clock)
         return try store.write { db in
-            var outcome = Outcome()
-            let offset = try Store.counter(db, "journalOffset")
-            let read = journal.read(from: offset)
-            outcome.problems = read.problems
-            let now = clock.now()
-            for line in read.lines {
-                try db.execute(sql: """
-                    INSERT INTO intake (entryId, ref, oldRevision, newRevision, pusher, done, status, journaledAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (entryId, ref) DO UPDATE SET done = MAX(done, excluded.done)
-                    """, arguments: [line.entryId, line.ref, line.old, line.new, line.pusher, line.done, IntakeRecord.pending, now])
-            }
-            if read.end != offset {
-                try Store.setCounter(db, "journalOffset", to: read.end)
-            }
-            let pending = try IntakeRecord.fetchAll(db, sql: "SELECT * FROM intake WHERE status = ? ORDER BY rowid", arguments: [IntakeRecord.pending])
-            guard !pending.isEmpty else { return outcome }
-            var happened = Set(pending.filter(\.done).map(\.key))
-            for ref in Set(pending.filter { !$0.done }.map(\.ref)) {
-                happened.formUnion(try walk(db, ref: ref, tip: try repository.referenceTarget(ref)?.hex))
-            }
-            for row in pending {
-                if happened.contains(row.key) {
-                    guard let old = ObjectID(hex: row.oldRevision), let new = ObjectID(hex: row.newRevision) else { continue }
-                    let recorded = try recorder.record(db, [RefUpdate(old: old, new: new, ref: row.ref)], pusher: row.pusher, intakeEntry: row.key)
-                    try decide(db, row, as: IntakeRecord.recorded, lines: recorded.lines, time: now)
-                    outcome.executions += recorded.executions.count
-                } else if PushJournal.receivePackRunning(row.entryId) {
-                    outcome.undecided += 1
-                } else {
-                    try decide(db, row, as: IntakeRecord.aborted, lines: [], time: now)
-                }
-            }
+            let outcome = try decideAll(db, journal: journal, repository: repository, recorder: recorder)
+            try answer(db, outcome)
             return outcome
         }
+    }
+
+    private func decideAll(_ db: Database, journal: PushJournal, repository: Repository, recorder: PushRecorder) throws -> Outcome {
+        var outcome = Outcome()
+        let offset = try Store.counter(db, "journalOffset")
+        let read = journal.read(from: offset)
+        outcome.problems = read.problems
+        let now = clock.now()
+        for line in read.lines {
+            try db.execute(sql: """
+                INSERT INTO intake (entryId, ref, oldRevision, newRevision, pusher, done, status, journaledAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (entryId, ref) DO UPDATE SET done = MAX(done, excluded.done)
+                """, arguments: [line.entryId, line.ref, line.old, line.new, line.pusher, line.done, IntakeRecord.pending, now])
+        }
+        if read.end != offset {
+            try Store.setCounter(db, "journalOffset", to: read.end)
+        }
+        let pending = try IntakeRecord.fetchAll(db, sql: "SELECT * FROM intake WHERE status = ? ORDER BY rowid", arguments: [IntakeRecord.pending])
+        guard !pending.isEmpty else { return outcome }
+        var happened = Set(pending.filter(\.done).map(\.key))
+        for ref in Set(pending.filter { !$0.done }.map(\.ref)) {
+            happened.formUnion(try walk(db, ref: ref, tip: try repository.referenceTarget(ref)?.hex))
+        }
+        for row in pending {
+            if happened.contains(row.key) {
+                guard let old = ObjectID(hex: row.oldRevision), let new = ObjectID(hex: row.newRevision) else { continue }
+                let recorded = try recorder.record(db, [RefUpdate(old: old, new: new, ref: row.ref)], pusher: row.pusher, intakeEntry: row.key)
+                try decide(db, row, as: IntakeRecord.recorded, lines: recorded.lines, time: now)
+                outcome.executions += recorded.executions.count
+            } else if PushJournal.receivePackRunning(row.entryId) {
+                outcome.undecided += 1
+            } else {
+                try decide(db, row, as: IntakeRecord.aborted, lines: [], time: now)
+            }
+        }
+        return outcome
     }
 
     /// The updates of `ref` that its history shows happened: from the tip back through the journal
@@ -114,19 +136,9 @@ struct Intake {
                        arguments: [status, lines.isEmpty ? nil : lines.joined(separator: "\n"), time, row.entryId, row.ref])
     }
 
-    /// How many executions the push `entryId` recorded.
-    func executions(entryId: String) throws -> Int {
-        try store.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM executions WHERE intakeEntry >= ? AND intakeEntry < ?",
-                             arguments: [entryId + " ", entryId + "!"]) ?? 0
-        }
-    }
-
     /// What the push `entryId` printed about its updates (for the hook's answer), in journal order.
-    func lines(entryId: String) throws -> [String] {
-        try store.read { db in
-            try IntakeRecord.fetchAll(db, sql: "SELECT * FROM intake WHERE entryId = ? ORDER BY rowid", arguments: [entryId])
-        }.flatMap { row -> [String] in
+    static func lines(_ db: Database, entryId: String) throws -> [String] {
+        try IntakeRecord.fetchAll(db, sql: "SELECT * FROM intake WHERE entryId = ? ORDER BY rowid", arguments: [entryId]).flatMap { row -> [String] in
             switch row.status {
             case IntakeRecord.recorded: row.lines.map { $0.split(separator: "\n").map(String.init) } ?? []
             case IntakeRecord.pending: ["\(shortRefName(row.ref)): journaled; the runner records it as soon as git has moved the ref"]

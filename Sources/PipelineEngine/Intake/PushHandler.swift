@@ -2,8 +2,7 @@ import Foundation
 
 /// Answers a post-receive hook: ingests the push journal (which the hook has appended this push
 /// to already) and returns the lines to show the pusher about this push. The runner's hook service
-/// runs it for `git-pipeline-hook`; `git pipeline hook post-receive` runs it when no runner is
-/// there to ask.
+/// runs it for `git-pipeline-hook`; with no runner to ask, the hook starts one, which ingests.
 public struct PushHandler: Sendable {
     let intake: Intake
 
@@ -11,20 +10,14 @@ public struct PushHandler: Sendable {
         intake = Intake(layout: layout, store: store, clock: clock)
     }
 
-    /// The lines for push `entryId`, how many executions it has (whoever recorded them), and
-    /// whether a runner is needed (something was recorded, or a push is still to be decided).
-    public func handle(entryId: String) -> (lines: [String], executions: Int, needsRunner: Bool) {
-        var lines: [String] = []
-        var executions = 0, needsRunner = false
+    /// The lines for push `entryId` and how many executions it has (whoever recorded them).
+    public func handle(entryId: String) -> (lines: [String], executions: Int) {
         do {
-            let outcome = try intake.ingest()
-            executions = try intake.executions(entryId: entryId)
-            needsRunner = outcome.executions > 0 || outcome.undecided > 0
-            lines = outcome.problems + (try intake.lines(entryId: entryId))
+            let answer = try intake.ingest(answering: entryId)
+            return ((answer.outcome.problems + answer.lines).map { "git-pipeline: " + $0 }, answer.executions)
         } catch {
-            lines.append("error: \(error) — the push went through and is in the push journal; run `git pipeline doctor` on the server")
+            return (["git-pipeline: error: \(error) — the push went through and is in the push journal; run `git pipeline doctor` on the server"], 0)
         }
-        return (lines.map { "git-pipeline: " + $0 }, executions, needsRunner)
     }
 
     /// Ingests the journal without a hook waiting (the runner at start and when woken).

@@ -33,8 +33,16 @@ public struct Installer {
 
     static func marker(_ hook: String) -> String { "git-pipeline \(hook) shim" }
 
+    /// The hook binary's name: `install` links the hooks to it.
+    static let hookBinaryName = "git-pipeline-hook"
+
+    /// Where a hook that is a link points; nil for a file.
+    static func linkTarget(_ path: String) -> String? { try? FileManager.default.destinationOfSymbolicLink(atPath: path) }
+
+    /// Ours: a link to `git-pipeline-hook`, or a shim with our marker.
     static func isOurs(_ path: String, hook: String) -> Bool {
-        (try? String(contentsOfFile: path, encoding: .utf8))?.contains(marker(hook)) ?? false
+        if let target = linkTarget(path) { return (target as NSString).lastPathComponent == hookBinaryName }
+        return (try? String(contentsOfFile: path, encoding: .utf8))?.contains(marker(hook)) ?? false
     }
 
     /// Installs (idempotent): the shims, the state folder and store, config defaults. Returns what it did.
@@ -44,7 +52,7 @@ public struct Installer {
         if !repository.isBare { done.append("note: \(repository.gitDirectory) is not bare; pipelines run on pushes to it all the same") }
         let folder = try Self.hooksDirectory(repository)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let hookBinary = (executable as NSString).deletingLastPathComponent + "/git-pipeline-hook"
+        let hookBinary = (executable as NSString).deletingLastPathComponent + "/" + Self.hookBinaryName
         guard FileManager.default.isExecutableFile(atPath: hookBinary) else {
             throw OperationError(message: "\(hookBinary) is missing: install git-pipeline-hook beside git-pipeline (make release builds both)")
         }
@@ -58,13 +66,20 @@ public struct Installer {
                 guard rename(hook, chained) == 0 else { throw OperationError(message: "cannot move \(hook) to \(chained): \(String(cString: strerror(errno)))") }
                 done.append("kept the existing \(name) hook as \(chained); it still runs after git-pipeline's")
             }
-            let hasChained = FileManager.default.isExecutableFile(atPath: chained)
-            let shim = Self.shimTemplate(name)
-                .replacingOccurrences(of: "@GIT_PIPELINE_HOOK@", with: hookBinary.replacingOccurrences(of: "'", with: "'\\''"))
-                .replacingOccurrences(of: "@CHAINED@", with: hasChained ? chained.replacingOccurrences(of: "'", with: "'\\''") : "")
-            try writeAtomically(hook, shim)
-            chmod(hook, 0o755)
-            done.append("wrote \(hook) (runs \(hookBinary))")
+            if FileManager.default.isExecutableFile(atPath: chained) {
+                // A shell shim runs ours, then the earlier hook.
+                let shim = Self.shimTemplate(name)
+                    .replacingOccurrences(of: "@GIT_PIPELINE_HOOK@", with: hookBinary.replacingOccurrences(of: "'", with: "'\\''"))
+                    .replacingOccurrences(of: "@CHAINED@", with: chained.replacingOccurrences(of: "'", with: "'\\''"))
+                try writeAtomically(hook, shim)
+                chmod(hook, 0o755)
+                done.append("wrote \(hook) (runs \(hookBinary), then \(chained))")
+            } else {
+                // Alone, the hook is a link to the binary: git runs it directly, no shell before it
+                // (half a millisecond a hook).
+                try linkAtomically(hook, to: hookBinary)
+                done.append("linked \(hook) to \(hookBinary)")
+            }
         }
 
         let layout = StateLayout(gitDirectory: repository.gitDirectory)
@@ -177,6 +192,17 @@ public struct Installer {
         return (ok, problems)
     }
 
+    /// Makes `path` a link to `target`, replacing what was there in one rename.
+    func linkAtomically(_ path: String, to target: String) throws {
+        let temporary = path + ".tmp.\(getpid())"
+        unlink(temporary)
+        guard symlink(target, temporary) == 0, rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw OperationError(message: "cannot link \(path) to \(target): \(reason)")
+        }
+    }
+
     func checkInstallation() -> (ok: [String], problems: [String]) {
         var ok: [String] = [], problems: [String] = []
         let repository: Repository
@@ -186,16 +212,17 @@ public struct Installer {
         let folder = (try? Self.hooksDirectory(repository)) ?? repository.gitDirectory + "/hooks"
         for name in Self.hooks {
             let hook = folder + "/" + name
-            if !FileManager.default.fileExists(atPath: hook) {
+            let link = Self.linkTarget(hook)
+            if link == nil && !FileManager.default.fileExists(atPath: hook) {
                 problems.append("no \(name) hook at \(hook) — run `git pipeline install \(repository.gitDirectory)`")
             } else if !Self.isOurs(hook, hook: name) {
                 problems.append("\(hook) is not git-pipeline's — run `git pipeline install` (it keeps the existing hook and chains it)")
             } else {
-                if !FileManager.default.isExecutableFile(atPath: hook) { problems.append("\(hook) is not executable — chmod +x it") }
-                let text = (try? String(contentsOfFile: hook, encoding: .utf8)) ?? ""
-                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("GIT_PIPELINE_HOOK=") }) {
-                    let path = line.dropFirst("GIT_PIPELINE_HOOK='".count).dropLast()
-                    let full = (String(path) as NSString).deletingLastPathComponent + "/git-pipeline"
+                if link == nil && !FileManager.default.isExecutableFile(atPath: hook) { problems.append("\(hook) is not executable — chmod +x it") }
+                let text = Self.linkTarget(hook) == nil ? (try? String(contentsOfFile: hook, encoding: .utf8)) ?? "" : ""
+                let shimmed = text.split(separator: "\n").first { $0.hasPrefix("GIT_PIPELINE_HOOK=") }.map { String($0.dropFirst("GIT_PIPELINE_HOOK='".count).dropLast()) }
+                if let path = Self.linkTarget(hook) ?? shimmed {
+                    let full = (path as NSString).deletingLastPathComponent + "/git-pipeline"
                     if FileManager.default.isExecutableFile(atPath: String(path)) && FileManager.default.isExecutableFile(atPath: full) {
                         ok.append("hook \(hook) runs \(path)")
                     } else {

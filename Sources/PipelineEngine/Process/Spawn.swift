@@ -1,4 +1,5 @@
 import Foundation
+import HookClient
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -13,20 +14,6 @@ enum Spawn {
     }
 
     private static let lock = Mutex(())
-
-    /// Marks every descriptor above stderr close-on-exec, so a child holds nothing of ours: a pipe
-    /// git gave the hook, kept open by the runner, would make `git push` wait for the runner.
-    private static func closeInheritedDescriptors() {
-        guard let folder = opendir("/proc/self/fd") else { return }
-        defer { closedir(folder) }
-        let own = dirfd(folder)
-        while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            guard let fd = Int32(name), fd > 2, fd != own else { continue }
-            let flags = fcntl(fd, F_GETFD)
-            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
-        }
-    }
 
     /// A pipe with both ends close-on-exec, made under the spawn lock so that no child started
     /// meanwhile inherits it (a child holding the write end would keep the reader from its EOF).
@@ -45,7 +32,8 @@ enum Spawn {
     public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String],
                              logPath: String?, newSession: Bool, outputDescriptor: Int32? = nil) throws -> pid_t {
         try lock.withLock { _ in
-            closeInheritedDescriptors()
+            // A child holds nothing of ours: a pipe git gave us, kept open by a child, makes git wait.
+            InheritedDescriptors.closeOnExec()
             var actions = posix_spawn_file_actions_t()
             posix_spawn_file_actions_init(&actions)
             defer { posix_spawn_file_actions_destroy(&actions) }

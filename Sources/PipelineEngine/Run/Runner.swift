@@ -41,6 +41,9 @@ public final class Runner: Sendable {
                             logPath: layout.root + "/runner.log", newSession: true)
     }
 
+    /// How often an idle runner looks at the push journal's size.
+    static let journalLookSeconds = 5.0
+
     private var activeCount: Int { active.withLock { $0.count } }
 
     /// Runs until idle. Returns at once when another runner holds the lock.
@@ -108,6 +111,9 @@ public final class Runner: Sendable {
             var deadline = activeCount == 0 && settings.runnerIdleSeconds.isFinite ? settings.runnerIdleSeconds - (now - idleSince) : nil
             // A push whose post-receive has not said "done" yet: look again shortly (only while one is under way).
             if undecided > 0 { deadline = min(deadline ?? 1, 1) }
+            // pre-receive wakes nobody, so a push whose post-receive died is found by this look at
+            // the journal's size, every few seconds (a stat; the loop's reads are a few indexed rows).
+            deadline = min(deadline ?? Self.journalLookSeconds, Self.journalLookSeconds)
             await doorbell.wait(after: seen, timeout: deadline)
         }
     }
