@@ -25,7 +25,7 @@ final class ExecutionModeTests: XCTestCase {
                     provider: Commands
                     commands:
                       - echo "start $PIPELINE_EXECUTION_NUMBER $(date +%s.%N)" >> '\(trace)'
-                      - sleep 4
+                      - sleep 6
                       - echo "end $PIPELINE_EXECUTION_NUMBER $(date +%s.%N)" >> '\(trace)'
             """
         var commits: [String] = []

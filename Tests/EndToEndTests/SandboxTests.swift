@@ -109,4 +109,21 @@ final class SandboxTests: XCTestCase {
         let records = try box.note(commit, ref: "ci-records")
         XCTAssertTrue(records.contains("\"warnings\":[\"warning: actions ran without the sandbox"), records)
     }
+
+    /// bubblewrap's --die-with-parent is tied to the thread that started it: started from a pool
+    /// thread that then idled out (a few seconds), an action was SIGKILLed mid-run. Actions long
+    /// enough to outlive idle pool threads, in parallel and alone, all finish.
+    func testALongActionIsNotKilledWhenTheThreadThatStartedItEnds() throws {
+        let box = try Sandbox()
+        // Short actions beside it grow the pool; once they are done, its threads idle out.
+        let definition = Fixture.pipeline(stages: Fixture.stage("Build", Fixture.commands("Long", ["sleep 12", "echo long done"]),
+                                                                Fixture.commands("Short1", ["echo short done"]),
+                                                                Fixture.commands("Short2", ["echo short done"]),
+                                                                Fixture.commands("Short3", ["sleep 1"])))
+        let commit = try box.commit("long", files: [".pipeline.yml": definition])
+        try box.push()
+        let note = try box.waitForNote(commit, timeout: 90)
+        XCTAssertTrue(note.hasPrefix("server #1 Succeeded"), note)
+        XCTAssertTrue(try box.pipeline(["logs", "server#1", "--action", "Long"]).stdout.contains("\nlong done\n"))
+    }
 }

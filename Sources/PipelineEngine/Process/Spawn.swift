@@ -31,6 +31,17 @@ enum Spawn {
     /// is also the group's id.
     public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String],
                              logPath: String?, newSession: Bool, outputDescriptor: Int32? = nil) throws -> pid_t {
+        // On the one thread that lives as long as the process: bubblewrap's --die-with-parent is
+        // PR_SET_PDEATHSIG, which fires when the *thread* that started it ends, and the pool's
+        // threads end after a few idle seconds (an action was SIGKILLed 5 s into its sleep).
+        try SpawnerThread.shared.run {
+            try spawnHere(executable, arguments, environment: environment, logPath: logPath, newSession: newSession,
+                          outputDescriptor: outputDescriptor)
+        }
+    }
+
+    private static func spawnHere(_ executable: String, _ arguments: [String], environment: [String: String],
+                                  logPath: String?, newSession: Bool, outputDescriptor: Int32?) throws -> pid_t {
         try lock.withLock { _ in
             // A child holds nothing of ours: a pipe git gave us, kept open by a child, makes git wait.
             InheritedDescriptors.closeOnExec()
@@ -78,5 +89,45 @@ enum Spawn {
     /// action's own git commands at the server's repository.
     public static func cleanEnvironment() -> [String: String] {
         ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }
+    }
+}
+
+/// A thread that never ends, on which every child is started (see Spawn.spawn).
+final class SpawnerThread: @unchecked Sendable {
+    static let shared = SpawnerThread()
+
+    // @unchecked: `jobs` is touched only while `condition` is locked.
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+
+    private init() {
+        let thread = Thread { [self] in loop() }
+        thread.name = "spawner"
+        thread.start()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
+        }
+    }
+
+    /// Runs `body` on the spawner thread and returns what it returned (or throws what it threw).
+    func run<T>(_ body: @escaping () throws -> T) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<T, any Error>?
+        condition.lock()
+        jobs.append {
+            result = Result { try body() }
+            done.signal()
+        }
+        condition.signal()
+        condition.unlock()
+        done.wait()
+        return try result!.get()
     }
 }
