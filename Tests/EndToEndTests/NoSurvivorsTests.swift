@@ -49,8 +49,9 @@ final class NoSurvivorsTests: XCTestCase {
         let tag = Int.random(in: 10_000...99_999)
         let hold: String
         switch ending {
-        case .success, .stop: hold = "sleep 1"
-        case .failure: hold = "sleep 1; exit 4"
+        // Long enough for a scan of /proc on a loaded machine to see all five before the action ends.
+        case .success, .stop: hold = "sleep 3"
+        case .failure: hold = "sleep 3; exit 4"
         case .timeout, .abandon, .runnerCrash: hold = "sleep 60"
         }
         let script = (["#!/bin/bash"] + Self.daemons(tag) + [hold]).joined(separator: "\n") + "\n"

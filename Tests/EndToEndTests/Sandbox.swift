@@ -204,12 +204,18 @@ extension Sandbox {
         return (shown["pipelineExecution"] as? [String: Any])?["status"] as? String
     }
 
-    /// Waits until an execution has `status`.
+    /// Waits until an execution has `status`. Right after a push no runner answered, the execution
+    /// is not there yet (the runner the hook started records it): until it is, it is "missing".
     func waitForStatus(_ name: String, _ status: String, timeout: Double = 30) throws {
         let deadline = Date().addingTimeInterval(timeout)
         var last: String?
         while Date() < deadline {
-            last = try executionStatus(name)
+            let shown = try pipeline(["show", name, "--json"], allowFailure: true)
+            if shown.status == 0 {
+                last = (((try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8))) as? [String: Any])?["pipelineExecution"] as? [String: Any])?["status"] as? String
+            } else if !shown.stderr.contains("no execution \(name)") {
+                throw SandboxError(message: "show \(name): \(shown.stderr)")
+            }
             if last == status { return }
             usleep(100_000)
         }

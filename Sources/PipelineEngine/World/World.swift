@@ -43,6 +43,10 @@ public struct LocalFileSystem: FileSystem {
     public init() {}
 
     public func createDirectory(_ path: String) throws {
+        // One mkdir when the parent is there (an action's workspace and its folders): no walk up.
+        if mkdir(path, 0o777) == 0 { return }
+        var info = stat()
+        if errno == EEXIST && stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR { return }
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
@@ -50,8 +54,14 @@ public struct LocalFileSystem: FileSystem {
 
     public func read(_ path: String) -> [UInt8]? { FileManager.default.contents(atPath: path).map { Array($0) } }
 
+    /// Writes a scratch file (an action's log header, its script): created or truncated in place,
+    /// no temporary file, no rename, no fsync; a crash leaves at worst a short file nobody reuses.
     public func write(_ path: String, _ bytes: [UInt8]) throws {
-        try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)  // the umask decides (shared repositories)
+        guard fd >= 0 else { throw ZipError(path: path, message: "cannot create: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let written = bytes.withUnsafeBytes { writeFully(fd, $0) }
+        guard written else { throw ZipError(path: path, message: "cannot write: \(String(cString: strerror(errno)))") }
     }
 
     /// Appends a line; a log that cannot be opened loses the line, never the action.
