@@ -9,8 +9,12 @@ public enum HookWire {
     public static let socketName = "hook.sock"
     /// The push journal's name in the state folder.
     public static let journalName = "push-journal"
-    /// The store's change signal in the state folder (the engine's ChangeSignal touches the same).
+    /// The store's change signal in the state folder, which every writer touches (the engine's
+    /// ChangeSignal): what followers (`watch`, `logs --follow`) wake on.
     public static let changeSignalName = "changes"
+    /// The runner's wake signal: touched by every writer but the runner itself (commands, the hook),
+    /// so that the runner wakes for what others asked, not for each of its own writes.
+    public static let runnerWakeName = "wake"
     /// The hooks `install` links to `git-pipeline-hook`.
     public static let hooks = ["pre-receive", "post-receive"]
     /// The request's first line: `push ID`; the post-receive input follows.
@@ -146,7 +150,7 @@ public enum HookClient {
         }
         // Nobody answered: a runner that is alive (busy, or on its way out) finds the push when
         // woken; otherwise we start one.
-        touch(state + "/" + HookWire.changeSignalName)
+        touch(state + "/" + HookWire.runnerWakeName)
         guard journaled else { exit(0) }
         let triggering = updates.filter { $0.triggers }
         if let problem = stateAccessProblem(state) {

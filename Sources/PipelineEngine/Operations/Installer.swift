@@ -1,4 +1,5 @@
 import Foundation
+import HookClient
 import Git
 
 /// install, uninstall and doctor (SPEC §2).
@@ -138,7 +139,7 @@ public struct Installer {
     func permissionProblems(layout: StateLayout, repository: Repository, shared: SharedRepository?) -> [String] {
         let user = Identity.systemUser()
         var paths = [layout.root, layout.database, layout.database + "-wal", layout.database + "-shm", layout.root + "/" + PushJournal.name,
-                     layout.runnerLock, layout.root + "/changes", layout.logs, layout.artifacts, layout.artifacts + "/sha256", layout.work]
+                     layout.runnerLock, layout.root + "/" + HookWire.changeSignalName, layout.root + "/" + HookWire.runnerWakeName, layout.logs, layout.artifacts, layout.artifacts + "/sha256", layout.work]
         if shared != nil { paths.append(repository.gitDirectory + "/objects") }
         var problems: [String] = []
         for path in paths {

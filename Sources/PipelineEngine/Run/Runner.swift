@@ -5,8 +5,8 @@ import Synchronization
 /// The background runner: one per repository (an flock on `runner.lock`), started by the hook,
 /// gone after a short idle time (or a service's `runner --foreground`, never idle). It claims
 /// waiting executions and runs them; on start it recovers whatever a previous runner left behind.
-/// It never polls: it sleeps until the store changes (in any process), a push is recorded, an
-/// execution ends, or its idle deadline passes.
+/// It never polls: it sleeps until another process changes the store, a push is recorded, an
+/// execution ends, or its idle deadline passes (or, idle, the journal's 5 s look).
 public final class Runner: Sendable {
     let layout: StateLayout
     let settings: PipelineSettings
@@ -25,7 +25,7 @@ public final class Runner: Sendable {
         self.layout = layout
         self.settings = settings
         self.world = world
-        store = try Store(path: layout.database)
+        store = try Store(path: layout.database, wakesRunner: false)
         notes = NotesWriter(layout: layout, settings: settings, store: store, clock: world.clock)
         lock = RunnerLock(path: layout.runnerLock)
     }
@@ -118,10 +118,10 @@ public final class Runner: Sendable {
         }
     }
 
-    /// A thread blocked on the store's change signal, ringing the doorbell for every change any
-    /// process makes (`start`, `stop`, `approve`, … from the CLI).
+    /// A thread blocked on the runner's wake signal, ringing the doorbell for every change another
+    /// process makes (`start`, `stop`, `approve`, … from the CLI; a push no runner answered).
     private func watchStore() -> StoreWatch {
-        let watch = StoreWatch(signal: store.changes)
+        let watch = StoreWatch(signal: store.runnerWake)
         let doorbell = self.doorbell
         Thread.detachNewThread { watch.loop { doorbell.ring() } }
         return watch

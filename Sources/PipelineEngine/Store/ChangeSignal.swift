@@ -1,4 +1,5 @@
 import Foundation
+import HookClient
 import Synchronization
 
 /// The store's change signal, across processes: after every write transaction the writer touches
@@ -7,8 +8,8 @@ import Synchronization
 public struct ChangeSignal: Sendable {
     public let path: String
 
-    public init(databasePath: String) {
-        path = (databasePath as NSString).deletingLastPathComponent + "/changes"
+    public init(databasePath: String, name: String = HookWire.changeSignalName) {
+        path = (databasePath as NSString).deletingLastPathComponent + "/" + name
     }
 
     /// Tells every watcher that the store changed. Best effort: a watcher that misses it (the file

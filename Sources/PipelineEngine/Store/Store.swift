@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HookClient
 
 /// The state database (`state.sqlite`, WAL): executions, stages, actions, artifacts, events.
 /// Several processes use it at once (hook, runner, commands); SQLite's locking keeps them apart.
@@ -9,10 +10,17 @@ public final class Store: Sendable {
     public let path: String
     /// Posted after every write that changed a row, so waiters in any process wake (no polling).
     public let changes: ChangeSignal
+    /// Posted too by every process but the runner: what the runner waits on. Its own writes do not
+    /// wake it (an action's start, end and notes made three loop turns per action).
+    public let runnerWake: ChangeSignal
+    let wakesRunner: Bool
 
-    public init(path: String) throws {
+    /// `wakesRunner` false: the runner's own store (it rings its doorbell itself where it must).
+    public init(path: String, wakesRunner: Bool = true) throws {
         self.path = path
+        self.wakesRunner = wakesRunner
         changes = ChangeSignal(databasePath: path)
+        runnerWake = ChangeSignal(databasePath: path, name: HookWire.runnerWakeName)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.journalMode = .wal
@@ -239,7 +247,10 @@ public final class Store: Sendable {
             defer { changed = db.totalChangesCount != before }
             return try body(db)
         }
-        if changed { changes.post() }
+        if changed {
+            changes.post()
+            if wakesRunner { runnerWake.post() }
+        }
         return result
     }
 
