@@ -40,7 +40,7 @@ import os
 import signal, random, shutil, statistics, subprocess, sys, tempfile, time
 
 binary = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else ""
-pushes = int(os.environ.get("BENCH_PUSHES", "40"))
+pushes = int(os.environ.get("BENCH_PUSHES", "60"))
 work = tempfile.mkdtemp(prefix="git-pipeline-bench-")
 env = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@example.com",
            GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="b@example.com")
@@ -150,7 +150,7 @@ def bench_push():
     for pid in subprocess.run(["pgrep", "-f", "runner --git-dir %s" % server], stdout=subprocess.PIPE, text=True).stdout.split():
         os.kill(int(pid), signal.SIGTERM)
     cold = {ours: [], plain: []}
-    for i in range(10):
+    for i in range(20):
         for clone in (ours, plain):
             deadline = time.time() + 30
             while runner_alive(server) and time.time() < deadline:
@@ -442,7 +442,7 @@ def bench_history():
         def median(args, times=7):
             return statistics.median(timed(args, cwd=server)[0] for _ in range(times))
         row = {
-            "runner_start": median([binary, "runner", "--git-dir", server], 5),
+            "runner_start": median([binary, "runner", "--git-dir", server], 9),
             "status": median([binary, "status", "--git-dir", server]),
             "history": median([binary, "history", "--git-dir", server]),
             "show": median([binary, "show", latest, "--git-dir", server]),
