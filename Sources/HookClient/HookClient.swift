@@ -231,13 +231,7 @@ public enum HookClient {
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | Int16(0x80) /* POSIX_SPAWN_SETSID */)
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        ChildSignals.reset(&attributes)
         let words: [String] = [executable, "runner", "--git-dir", gitDirectory]
         let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = currentEnvironment().filter { !$0.key.hasPrefix("GIT_") }.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -412,6 +406,21 @@ public enum HookClient {
     static func parentFolder(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+/// The signal state a child starts with: nothing blocked, and the signals a parent may ignore or
+/// catch back at their defaults. Shared with the engine's Spawn: libc only. (The caller sets
+/// POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF in the flags.)
+public enum ChildSignals {
+    public static func reset(_ attributes: inout posix_spawnattr_t) {
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
     }
 }
 

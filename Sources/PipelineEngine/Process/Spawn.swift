@@ -64,13 +64,7 @@ enum Spawn {
             flags |= newSession ? Int16(0x80) /* POSIX_SPAWN_SETSID */ : Int16(POSIX_SPAWN_SETPGROUP)
             posix_spawnattr_setflags(&attributes, flags)
             posix_spawnattr_setpgroup(&attributes, 0)
-            var noSignals = sigset_t()
-            sigemptyset(&noSignals)
-            posix_spawnattr_setsigmask(&attributes, &noSignals)
-            var defaults = sigset_t()
-            sigemptyset(&defaults)
-            for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
-            posix_spawnattr_setsigdefault(&attributes, &defaults)
+            ChildSignals.reset(&attributes)
 
             let argv = ([executable] + arguments).map { strdup($0) } + [nil]
             let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
