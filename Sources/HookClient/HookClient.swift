@@ -151,8 +151,9 @@ public enum HookClient {
         // Nobody answered: a runner that is alive (busy, or on its way out) finds the push when
         // woken; otherwise we start one.
         touch(state + "/" + HookWire.runnerWakeName)
-        guard journaled else { exit(0) }
+        // Deletions and other refs start nothing: they are decided whenever a runner next looks.
         let triggering = updates.filter { $0.triggers }
+        guard journaled, !triggering.isEmpty else { exit(0) }
         if let problem = stateAccessProblem(state) {
             print("git-pipeline: this push is NOT recorded now: \(problem). It is in the push journal; a runner of the repository's " +
                   "owner records it when it starts. To let every pusher record: git config core.sharedRepository group && " +
