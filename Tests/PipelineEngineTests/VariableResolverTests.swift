@@ -49,6 +49,23 @@ final class VariableResolverTests: XCTestCase {
         XCTAssertEqual(ship.commands, ["echo 'v1.2' to 'staging' by 'e-1'"])
     }
 
+    /// The runner skips loading the resolver for an action that refers to nothing: that must be
+    /// exactly the actions whose resolution changes nothing.
+    func testOnlyActionsThatReferToVariablesNeedTheResolver() throws {
+        let declaration = try declaration()
+        let plain = try XCTUnwrap(declaration.stages.first?.actions.first)
+        let ship = try XCTUnwrap(declaration.stages.last?.actions.first)
+        XCTAssertFalse(VariableResolver.refersToVariables(plain))
+        XCTAssertTrue(VariableResolver.refersToVariables(ship))
+        var configured = plain
+        configured.configuration["NotificationCommand"] = "echo #{variables.Env}"
+        XCTAssertTrue(VariableResolver.refersToVariables(configured))
+        let resolver = VariableResolver(execution: execution(), declaration: declaration, actions: [compile(.succeeded, outputs: #"{"TAG":"v1"}"#)])
+        XCTAssertEqual(try resolver.resolve(plain).commands, plain.commands)
+        XCTAssertEqual(try resolver.resolve(plain).configuration, plain.configuration)
+        XCTAssertNotEqual(try resolver.resolve(ship).commands, ship.commands)
+    }
+
     func testStartVariablesOverrideDefaults() throws {
         let declaration = try declaration()
         let resolver = VariableResolver(execution: execution(variables: #"{"Env":"prod","Region":"eu"}"#), declaration: declaration, actions: [])

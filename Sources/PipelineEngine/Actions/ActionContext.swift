@@ -122,7 +122,7 @@ extension ActionContext {
             let how: String
             do {
                 if let source, source.digest == digest {
-                    let count = try TreeCheckout(gitDirectory: layout.gitDirectory).write(tree: source.tree, into: target)
+                    let count = try TreeCheckout(gitDirectory: layout.gitDirectory).write(tree: source.tree, into: target, opened: source.repository)
                     files += count
                     how = "checked out from tree \(source.tree.short) (\(count) files)"
                 } else {
@@ -141,12 +141,13 @@ extension ActionContext {
         return .success(secondary)
     }
 
-    /// The execution's commit tree and its SourceArtifact's digest, when that tree was zipped.
-    private func sourceTree() -> (tree: ObjectID, digest: String)? {
+    /// The execution's commit tree and its SourceArtifact's digest, when that tree was zipped (with
+    /// the repository handle that read it, for the checkout).
+    private func sourceTree() -> (tree: ObjectID, digest: String, repository: Repository)? {
         guard !action.inputArtifacts.isEmpty, let commit = ObjectID(hex: execution.sourceRevision),
-              let tree = try? Repository(path: layout.gitDirectory).commit(commit).tree,
+              let repository = try? Repository(path: layout.gitDirectory), let tree = try? repository.commit(commit).tree,
               let digest = artifacts.sourceDigest(ofTree: tree) else { return nil }
-        return (tree, digest)
+        return (tree, digest, repository)
     }
 
     /// Runs a bash script in the action's own process group, with its timeout; whatever the script

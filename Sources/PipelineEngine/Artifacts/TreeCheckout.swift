@@ -25,10 +25,11 @@ struct TreeCheckout {
     /// Writes `tree` below `folder` (which exists); returns how many files and links it wrote.
     /// A tree may come from a push (untrusted): a name that is empty, `.`, `..` or holds a `/` or
     /// a NUL is refused, files are opened with O_NOFOLLOW and links are made last, so nothing is
-    /// ever written outside `folder`.
-    func write(tree: ObjectID, into folder: String) throws -> Int {
+    /// ever written outside `folder`. `opened`: a handle of the repository the caller has already
+    /// (the walk and a small tree's files use it).
+    func write(tree: ObjectID, into folder: String, opened: Repository? = nil) throws -> Int {
         MemoryLimits.apply()
-        let repository = try Repository(path: gitDirectory)
+        let repository = try opened ?? Repository(path: gitDirectory)
         var files: [File] = [], links: [(path: String, id: ObjectID)] = []
         try repository.walk(tree: tree) { path, entry in
             let name = entry.name

@@ -258,7 +258,9 @@ struct ExecutionRunner: Sendable {
                 throw ActionOutcome.failure("provider \(declared.provider) has no local equivalent; replace it with one of SPEC §6's providers to run it here")
             }
             // Variables resolve just before the action starts, so earlier actions' outputs are there.
-            let action = try VariableResolver.load(store: store, execution: execution, declaration: declaration).resolve(declared)
+            // (Loaded only when the action refers to one: the load reads every action of the execution.)
+            let action = VariableResolver.refersToVariables(declared)
+                ? try VariableResolver.load(store: store, execution: execution, declaration: declaration).resolve(declared) : declared
             outcome = try await provider.run(context(action))
         } catch let failure as ActionOutcome {
             outcome = failure
