@@ -95,4 +95,32 @@ final class ConfinementTests: XCTestCase {
         XCTAssertTrue(note.contains("evil #1 Failed") && note.contains("up #1 Failed"), note)
         XCTAssertFalse(note.contains("root:x:0:0"), "the link's target was read: \(note)")
     }
+
+    /// A deployment's hooks run one after the other, each from a script the runner writes into the
+    /// action's metadata folder, which the hooks before it may write: a link left there under the
+    /// next script's name must not make the runner write through it.
+    func testALinkUnderTheNextScriptsNameIsNotWrittenThrough() throws {
+        let box = try Sandbox()
+        let victim = box.root + "/victim.txt"
+        try "intact\n".write(toFile: victim, atomically: true, encoding: .utf8)
+        // The first hook finds its script (its parent's last argument) and links the next one's name.
+        let plant = "#!/bin/bash\ns=$(tr '\\0' '\\n' < /proc/$PPID/cmdline | tail -n 1)\nln -s '\(victim)' \"${s%.0.sh}.1.sh\" && echo planted\n"
+        let appspec = "version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n    - location: plant.sh\n    - location: second.sh\n"
+        let definition = Fixture.pipeline(stages: Fixture.stage("Deploy", """
+            - name: Site
+              category: Deploy
+              provider: Directory
+              inputArtifacts: [SourceArtifact]
+              configuration:
+                Target: \(box.root)/site
+            """))
+        let commit = try box.commit("plant", files: [".pipeline.yml": definition, "appspec.yml": appspec, "plant.sh": plant,
+                                                     "second.sh": "#!/bin/bash\necho second ran\n"])
+        try box.push()
+        let note = try box.waitForNote(commit)
+        let log = try box.pipeline(["logs", "server#1", "--action", "Site"]).stdout
+        XCTAssertTrue(log.contains("planted"), "the first hook must have left its link: \(log)")
+        XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "intact\n", "the runner wrote through the link")
+        XCTAssertTrue(note.hasPrefix("server #1 Succeeded") && log.contains("second ran"), note + log)
+    }
 }

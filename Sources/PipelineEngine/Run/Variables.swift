@@ -81,13 +81,13 @@ struct VariableResolver {
         return out
     }
 
-    /// The action with its commands and configuration resolved.
     /// True when some text `resolve(_:)` reads (commands, configuration values) holds `#{`: else
     /// resolving gives the action back unchanged.
     static func refersToVariables(_ action: Action) -> Bool {
         action.commands.contains { $0.contains("#{") } || action.configuration.values.contains { $0.contains("#{") }
     }
 
+    /// The action with its commands and configuration resolved.
     func resolve(_ action: Action) throws -> Action {
         var resolved = action
         var missing: [String] = []

@@ -54,10 +54,14 @@ public struct LocalFileSystem: FileSystem {
 
     public func read(_ path: String) -> [UInt8]? { FileManager.default.contents(atPath: path).map { Array($0) } }
 
-    /// Writes a scratch file (an action's log header, its script): created or truncated in place,
-    /// no temporary file, no rename, no fsync; a crash leaves at worst a short file nobody reuses.
+    /// Writes a scratch file (an action's log header, its script): a new file in place of whatever
+    /// had the name, no temporary, rename or fsync; a crash leaves at worst a short file nobody
+    /// reuses. The action's own earlier scripts could have left a link under the next script's name
+    /// (its metadata folder is writable in the sandbox): the name is removed and made anew
+    /// (O_EXCL, O_NOFOLLOW), so nothing is ever written through a link.
     public func write(_ path: String, _ bytes: [UInt8]) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)  // the umask decides (shared repositories)
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)  // the umask decides (shared repositories)
         guard fd >= 0 else { throw ZipError(path: path, message: "cannot create: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let written = bytes.withUnsafeBytes { writeFully(fd, $0) }
