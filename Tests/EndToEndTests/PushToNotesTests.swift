@@ -142,8 +142,17 @@ final class PushToNotesTests: XCTestCase {
         try box.git(["branch", "topic"])
         try box.push(["HEAD:main", "topic:topic"])
         _ = try box.waitForNote(commit)
+        // With no runner alive, a push that triggers nothing starts none.
+        let deadline = Date().addingTimeInterval(20)
+        while box.runnerHoldsLock() && Date() < deadline { usleep(50_000) }
+        func runnersStarted() -> Int {
+            ((try? String(contentsOfFile: box.server + "/pipeline/runner.log", encoding: .utf8)) ?? "").components(separatedBy: " started\n").count
+        }
+        let before = runnersStarted()
         let deletion = try box.push([":topic"])
         XCTAssertFalse(deletion.stderr.contains("queued") || deletion.stderr.contains("recorded"), deletion.stderr)
+        usleep(1_000_000)
+        XCTAssertEqual(runnersStarted(), before, "a deletion started a runner")
         let history = try box.pipeline(["history"]).stdout
         XCTAssertEqual(history.split(separator: "\n").count, 2, history)
     }
