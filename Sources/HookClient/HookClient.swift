@@ -33,10 +33,14 @@ public enum HookWire {
         public let new: String
         public let ref: String
 
-        /// A branch or tag that now points somewhere: what pipelines run for (not a deletion).
-        public var triggers: Bool {
-            !new.allSatisfy { $0 == "0" } && (ref.hasPrefix("refs/heads/") || ref.hasPrefix("refs/tags/"))
-        }
+        /// What pipelines run for (see `HookWire.triggers`).
+        public var triggers: Bool { HookWire.triggers(ref: ref, deleted: new.allSatisfy { $0 == "0" }) }
+    }
+
+    /// The one rule of which ref updates start pipelines, for the hook and the engine alike: a
+    /// branch or a tag that now points somewhere (not a deletion, not another ref).
+    public static func triggers(ref: String, deleted: Bool) -> Bool {
+        !deleted && (ref.hasPrefix("refs/heads/") || ref.hasPrefix("refs/tags/"))
     }
 
     /// The `<old> <new> <ref>` lines of hook input that are well formed.

@@ -49,14 +49,14 @@ struct Intake {
     /// Reads what the journal has beyond the ingested offset and decides every pending update.
     @discardableResult
     func ingest() throws -> Outcome {
-        try ingest { _, _ in }
+        try ingest { _ in }
     }
 
     /// Ingests, then answers the hook of push `entryId` in the same transaction: its lines and how
     /// many executions it has (whoever recorded them). One transaction, so the hook waits for one.
     func ingest(answering entryId: String) throws -> (outcome: Outcome, lines: [String], executions: Int) {
         var lines: [String] = [], executions = 0
-        let outcome = try ingest { db, _ in
+        let outcome = try ingest { db in
             executions = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM executions WHERE intakeEntry >= ? AND intakeEntry < ?",
                                           arguments: [entryId + " ", entryId + "!"]) ?? 0
             lines = try Self.lines(db, entryId: entryId)
@@ -64,14 +64,14 @@ struct Intake {
         return (outcome, lines, executions)
     }
 
-    private func ingest(then answer: (Database, Outcome) throws -> Void) throws -> Outcome {
+    private func ingest(then answer: (Database) throws -> Void) throws -> Outcome {
         let journal = PushJournal(layout: layout)
         let repository = try Repository(path: layout.gitDirectory)
         let settings = try PipelineSettings(repository: repository)
         let recorder = PushRecorder(repository: repository, repositoryName: layout.repositoryName, notesName: settings.notesName, clock: clock)
         return try store.write { db in
             let outcome = try decideAll(db, journal: journal, repository: repository, recorder: recorder)
-            try answer(db, outcome)
+            try answer(db)
             return outcome
         }
     }

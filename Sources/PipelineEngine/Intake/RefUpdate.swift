@@ -1,4 +1,5 @@
 import Git
+import HookClient
 import PipelineModel
 
 /// One line of post-receive input: `<old> <new> <ref>`.
@@ -28,7 +29,7 @@ public struct RefUpdate: Sendable, Equatable {
     }
 
     /// Branch and tag pushes trigger; deletions and other refs (notes, …) do not.
-    public var triggers: Bool { !new.isZero && (ref.hasPrefix("refs/heads/") || ref.hasPrefix("refs/tags/")) }
+    public var triggers: Bool { HookWire.triggers(ref: ref, deleted: new.isZero) }
     public var isBranch: Bool { ref.hasPrefix("refs/heads/") }
     public var shortName: String { shortRefName(ref) }
 }

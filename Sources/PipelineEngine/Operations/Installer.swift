@@ -6,7 +6,7 @@ import Git
 public struct Installer {
     /// The hooks install writes: pre-receive journals pushes before the refs move (and guards the
     /// notes refs), post-receive marks them done and hands them to the runner.
-    public static let hooks = ["pre-receive", "post-receive"]
+    public static let hooks = HookWire.hooks
     public static let chainedSuffix = ".pre-pipeline"
 
     public let gitDirectory: String
@@ -220,9 +220,9 @@ public struct Installer {
                 problems.append("\(hook) is not git-pipeline's — run `git pipeline install` (it keeps the existing hook and chains it)")
             } else {
                 if link == nil && !FileManager.default.isExecutableFile(atPath: hook) { problems.append("\(hook) is not executable — chmod +x it") }
-                let text = Self.linkTarget(hook) == nil ? (try? String(contentsOfFile: hook, encoding: .utf8)) ?? "" : ""
+                let text = link == nil ? (try? String(contentsOfFile: hook, encoding: .utf8)) ?? "" : ""
                 let shimmed = text.split(separator: "\n").first { $0.hasPrefix("GIT_PIPELINE_HOOK=") }.map { String($0.dropFirst("GIT_PIPELINE_HOOK='".count).dropLast()) }
-                if let path = Self.linkTarget(hook) ?? shimmed {
+                if let path = link ?? shimmed {
                     let full = (path as NSString).deletingLastPathComponent + "/git-pipeline"
                     if FileManager.default.isExecutableFile(atPath: String(path)) && FileManager.default.isExecutableFile(atPath: full) {
                         ok.append("hook \(hook) runs \(path)")
