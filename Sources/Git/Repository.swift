@@ -232,6 +232,23 @@ public final class Repository {
         return value.map { String(cString: $0) }
     }
 
+    /// Several settings read from one snapshot of the config (each `configString` takes its own,
+    /// which stats every config file again): name → value, for the names that are set.
+    public func configStrings(_ names: [String]) throws -> [String: String] {
+        var config: OpaquePointer?
+        try check(git_repository_config_snapshot(&config, handle), operation: "read config")
+        defer { git_config_free(config) }
+        var values: [String: String] = [:]
+        for name in names {
+            var value: UnsafePointer<CChar>?
+            let code = git_config_get_string(&value, config, name)
+            if code == GIT_ENOTFOUND.rawValue { continue }
+            try check(code, operation: "read config \(name)")
+            if let value { values[name] = String(cString: value) }
+        }
+        return values
+    }
+
     /// Sets a string in the repository's own config file.
     public func setConfig(_ name: String, _ value: String) throws {
         var config: OpaquePointer?

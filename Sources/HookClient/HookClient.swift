@@ -43,21 +43,24 @@ public enum HookWire {
         !deleted && (ref.hasPrefix("refs/heads/") || ref.hasPrefix("refs/tags/"))
     }
 
-    /// The `<old> <new> <ref>` lines of hook input that are well formed.
-    public static func refUpdates(_ input: String) -> [RefLine] {
-        input.split(separator: "\n").compactMap { line in
-            let parts = line.split(separator: " ", maxSplits: 2)
-            guard parts.count == 3, parts[0].count == 40 || parts[0].count == 64, parts[1].count == parts[0].count else { return nil }
-            return RefLine(old: String(parts[0]), new: String(parts[1]), ref: String(parts[2].filter { $0 != "\r" }))
+    /// The `<old> <new> <ref>` lines of hook input that are well formed. Read as bytes (the hook
+    /// is on every push's path: no grapheme breaking, no Unicode tables paged in).
+    public static func refUpdates(_ input: [UInt8]) -> [RefLine] {
+        var result: [RefLine] = []
+        for line in ASCIIText.lines(input) {
+            let fields = ASCIIText.fields(line, maxFields: 3)
+            guard fields.count == 3, fields[0].count == 40 || fields[0].count == 64, fields[1].count == fields[0].count else { continue }
+            result.append(RefLine(old: ASCIIText.string(fields[0]), new: ASCIIText.string(fields[1]),
+                                  ref: ASCIIText.string(fields[2].filter { $0 != 13 })))
         }
+        return result
     }
 
     /// `KIND ID OLD NEW REF PUSHER\n`: refs hold no spaces (git forbids them); the pusher is the rest
     /// of the line, with any line break in it made a space.
     public static func journalLine(kind: String, id: String, update: RefLine, pusher: String) -> String {
-        var name = ""
-        for character in pusher { name.append(character == "\n" || character == "\r" ? " " : character) }
-        return "\(kind) \(id) \(update.old) \(update.new) \(update.ref) \(name)\n"
+        let name = String(decoding: pusher.utf8.map { $0 == 10 || $0 == 13 ? 32 : $0 }, as: UTF8.self)
+        return kind + " " + id + " " + update.old + " " + update.new + " " + update.ref + " " + name + "\n"
     }
 
     /// The file mode of a `core.sharedRepository` value, as git reads it (setup.c): nil when the
@@ -104,13 +107,16 @@ public enum HookClient {
     static let answerTimeoutMilliseconds: Int32 = 3_000
 
     public static func run() -> Never {
-        let arguments = CommandLine.arguments
+        // argv read as it comes (CommandLine.arguments would build every String of it first).
+        func argument(_ index: Int) -> String? {
+            index < Int(CommandLine.argc) ? CommandLine.unsafeArgv[index].map { String(cString: $0) } : nil
+        }
         // Linked as hooks/pre-receive or hooks/post-receive, git runs us directly: our parent is
         // git-receive-pack. Through a shim: `git-pipeline-hook HOOK $PPID`.
-        let invokedAs = baseName(arguments.first ?? "")
-        let linked = HookWire.hooks.contains(invokedAs)
-        let hook = linked ? invokedAs : (arguments.count > 1 ? arguments[1] : "post-receive")
-        let receivePack = linked ? getppid() : (arguments.count > 2 ? Int32(arguments[2]) : nil)
+        let invokedAs = baseName(argument(0) ?? "")
+        let linked = invokedAs == "pre-receive" || invokedAs == "post-receive"
+        let hook = linked ? invokedAs : (argument(1) ?? "post-receive")
+        let receivePack = linked ? getppid() : argument(2).flatMap { Int32($0) }
         let input = readAll(0)
         let gitDirectory = absolutePath(environmentValue("GIT_DIR") ?? ".")
         let state = gitDirectory + "/pipeline"
@@ -148,8 +154,8 @@ public enum HookClient {
         // pre-receive wakes nobody: its intent matters only if post-receive dies, and the runner
         // finds it then (it looks at the journal every few seconds, and whenever it starts).
         guard hook == "post-receive" else { exit(0) }
-        if let answer = ask(socketPath: state + "/" + HookWire.socketName, request: HookWire.pushPrefix + id + "\n" + input) {
-            if !answer.isEmpty { print(answer, terminator: "") }
+        if let answer = ask(socketPath: state + "/" + HookWire.socketName, request: Array((HookWire.pushPrefix + id + "\n").utf8) + input) {
+            writeAll(1, answer)
             exit(0)
         }
         // Nobody answered: a runner that is alive (busy, or on its way out) finds the push when
@@ -250,7 +256,7 @@ public enum HookClient {
     }
 
     /// A whole file, or nil when it cannot be opened.
-    static func readFile(_ path: String) -> String? {
+    static func readFile(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -273,9 +279,9 @@ public enum HookClient {
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         let text = readAll(fd)
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? String(fields[19]) : nil
+        guard let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = ASCIIText.fields(text[(close + 1)...], maxFields: 21)
+        return fields.count > 19 ? ASCIIText.string(fields[19]) : nil
     }
 
     /// One write of every line, appended: the kernel never interleaves or cuts it, and a SIGKILL
@@ -313,27 +319,29 @@ public enum HookClient {
 
     /// A `SECTION.KEY` (lowercase) from the repository's own config file, read without git: the
     /// few keys the hook needs live there (install and `git config` in the repository write them).
-    static func configValue(_ config: String?, _ wanted: String, section wantedSection: String) -> String? {
+    static func configValue(_ config: [UInt8]?, _ wanted: String, section wantedSection: String) -> String? {
         guard let config else { return nil }
-        var section = "", found: String?
-        for raw in config.split(separator: "\n") {
-            let line = raw.drop { $0 == " " || $0 == "\t" }
-            if line.hasPrefix("[") {
-                section = String(line.dropFirst().prefix { $0 != "]" && $0 != " " && $0 != "\"" }).lowercased()
+        let wanted = Array(wanted.utf8), wantedSection = Array(wantedSection.utf8)
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), quote = UInt8(ascii: "\"")
+        var section: [UInt8] = [], found: [UInt8]?
+        for raw in ASCIIText.lines(config) {
+            let line = raw.drop { $0 == space || $0 == tab }
+            if line.first == UInt8(ascii: "[") {
+                section = ASCIIText.lowercased(line.dropFirst().prefix { $0 != UInt8(ascii: "]") && $0 != space && $0 != quote })
                 continue
             }
-            guard section == wantedSection, let equals = line.firstIndex(of: "=") else { continue }
-            let key = line[..<equals].filter { $0 != " " && $0 != "\t" }.lowercased()
+            guard section == wantedSection, let equals = line.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let key = ASCIIText.lowercased(line[..<equals].filter { $0 != space && $0 != tab })
             guard key == wanted else { continue }
-            let value = line[line.index(after: equals)...].drop { $0 == " " || $0 == "\t" }
+            let value = line[(equals + 1)...].drop { $0 == space || $0 == tab }
             // The last one wins, as in git.
-            found = String(value.prefix { $0 != " " && $0 != "\t" && $0 != "#" && $0 != ";" }.filter { $0 != "\"" })
+            found = value.prefix { $0 != space && $0 != tab && $0 != UInt8(ascii: "#") && $0 != UInt8(ascii: ";") }.filter { $0 != quote }
         }
-        return found
+        return found.map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The runner's answer, or nil when no runner answered completely.
-    static func ask(socketPath: String, request: String) -> String? {
+    static func ask(socketPath: String, request: [UInt8]) -> [UInt8]? {
         guard var address = unixSocketAddress(socketPath) else { return nil }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
@@ -342,7 +350,7 @@ public enum HookClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard connected == 0 else { return nil }
-        guard sendAll(fd, Array(request.utf8)) else { return nil }
+        guard sendAll(fd, request) else { return nil }
         shutdown(fd, Int32(SHUT_WR))
         var answer: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16_384)
@@ -356,9 +364,9 @@ public enum HookClient {
             if n == 0 { break }
             answer += buffer[0..<n]
         }
-        let text = String(decoding: answer, as: UTF8.self)
-        guard text.hasSuffix(HookWire.endOfAnswer + "\n") else { return nil }
-        return String(text.dropLast(HookWire.endOfAnswer.count + 1))
+        let end = Array((HookWire.endOfAnswer + "\n").utf8)
+        guard answer.count >= end.count, Array(answer[(answer.count - end.count)...]) == end else { return nil }
+        return Array(answer[..<(answer.count - end.count)])
     }
 
     static func environmentValue(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
@@ -375,14 +383,25 @@ public enum HookClient {
         return result
     }
 
-    static func readAll(_ fd: Int32) -> String {
+    static func readAll(_ fd: Int32) -> [UInt8] {
         var data: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             let n = read(fd, &buffer, buffer.count)
             if n > 0 { data += buffer[0..<n] } else if n < 0 && errno == EINTR { continue } else { break }
         }
-        return String(decoding: data, as: UTF8.self)
+        return data
+    }
+
+    /// Writes all of `bytes` to a descriptor (the push's output).
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return }
+            written += n
+        }
     }
 
     static func absolutePath(_ path: String) -> String {
@@ -403,8 +422,9 @@ public enum HookClient {
 
     /// The last part of a path.
     static func baseName(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
+        let bytes = Array(path.utf8)
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return ASCIIText.string(bytes[(slash + 1)...])
     }
 
     /// The folder part of a path.
@@ -468,4 +488,27 @@ func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         sent += n
     }
     return true
+}
+
+/// Text as bytes, for the hook's path: git's input, the config file and /proc are ASCII where it
+/// matters (separators, keys), and splitting them by byte pages in none of the Unicode machinery.
+enum ASCIIText {
+    /// The lines of `bytes` (split at LF; empty lines dropped).
+    static func lines<C: Collection>(_ bytes: C) -> [C.SubSequence] where C.Element == UInt8 {
+        bytes.split(separator: 10)
+    }
+
+    /// At most `maxFields` space-separated fields (runs of spaces count as one; the last field is
+    /// the rest of the line).
+    static func fields<C: Collection>(_ bytes: C, maxFields: Int) -> [C.SubSequence] where C.Element == UInt8 {
+        bytes.split(separator: 32, maxSplits: maxFields - 1)
+    }
+
+    static func lowercased<C: Collection>(_ bytes: C) -> [UInt8] where C.Element == UInt8 {
+        bytes.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
+    }
+
+    static func string<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        String(decoding: bytes, as: UTF8.self)
+    }
 }

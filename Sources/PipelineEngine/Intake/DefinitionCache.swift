@@ -23,7 +23,9 @@ enum DefinitionCache {
     /// The cached definition of the file, parsed and cached first when the cache does not hold it.
     static func definition(_ db: Database, repository: Repository, path: String, blob: ObjectID, problem: String? = nil,
                            repositoryName: String) throws -> CachedDefinition {
-        if let known = try CachedDefinition.fetchOne(db, key: ["blob": blob.hex, "path": path]) { return known }
+        // A cached statement: the query interface would generate and prepare the SQL on every push.
+        if let known = try CachedDefinition.fetchOne(db.cachedStatement(sql: "SELECT * FROM definitions WHERE blob = ? AND path = ?"),
+                                                     arguments: [blob.hex, path]) { return known }
         let loaded = try Definitions.load(repository: repository, path: path, blob: blob, problem: problem, repositoryName: repositoryName)
         var cached = CachedDefinition(blob: blob.hex, path: path, pipeline: loaded.pipelineName, executionMode: ExecutionMode.superseded.rawValue,
                                       definitionJSON: nil, definitionError: nil, filters: "")

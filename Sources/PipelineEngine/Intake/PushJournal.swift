@@ -29,10 +29,22 @@ struct PushJournal {
     /// The whole lines after `offset`, and the offset after the last of them. A line that does not
     /// parse is skipped with a message (never fatal: the rest of the journal still counts).
     func read(from offset: Int64) -> (lines: [Line], end: Int64, problems: [String]) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return ([], offset, []) }
-        defer { try? handle.close() }
-        guard (try? handle.seek(toOffset: UInt64(offset))) != nil, let data = try? handle.readToEnd(), !data.isEmpty,
-              let lastNewline = data.lastIndex(of: 10) else { return ([], offset, []) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return ([], offset, []) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, Int64(info.st_size) > offset else { return ([], offset, []) }
+        let size = Int(Int64(info.st_size) - offset)
+        var data = [UInt8](repeating: 0, count: size)
+        var have = 0
+        while have < size {
+            let n = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + have, size - have, off_t(offset) + off_t(have)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            have += n
+        }
+        data.removeSubrange(have...)
+        guard let lastNewline = data.lastIndex(of: 10) else { return ([], offset, []) }
         var lines: [Line] = [], problems: [String] = []
         for raw in data[data.startIndex...lastNewline].split(separator: 10) {
             let text = String(decoding: raw, as: UTF8.self)

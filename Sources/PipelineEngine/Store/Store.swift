@@ -256,11 +256,11 @@ public final class Store: Sendable {
 
     /// The next execution number of `pipeline`, inside the caller's transaction.
     static func nextNumber(_ db: Database, pipeline: String) throws -> Int {
-        try Int.fetchOne(db, sql: """
+        try Int.fetchOne(db.cachedStatement(sql: """
             INSERT INTO counters (pipeline, lastNumber) VALUES (?, 1)
             ON CONFLICT(pipeline) DO UPDATE SET lastNumber = lastNumber + 1
             RETURNING lastNumber
-            """, arguments: [pipeline])!
+            """), arguments: [pipeline])!
     }
 
     // MARK: Queries
@@ -284,11 +284,11 @@ public final class Store: Sendable {
     /// A named counter of the runner's own bookkeeping (the push journal's ingested offset, the
     /// last event whose note recovery checked), in `intakeState`.
     static func counter(_ db: Database, _ name: String) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT value FROM intakeState WHERE name = ?", arguments: [name]) ?? 0
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM intakeState WHERE name = ?"), arguments: [name]) ?? 0
     }
 
     static func setCounter(_ db: Database, _ name: String, to value: Int64) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO intakeState (name, value) VALUES (?, ?)", arguments: [name, value])
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO intakeState (name, value) VALUES (?, ?)").execute(arguments: [name, value])
     }
 
     /// Executions, newest first, optionally of one pipeline.
