@@ -39,7 +39,7 @@ struct ActionContext: Sendable {
 
     /// Records the running process group, so stop and recovery can signal it.
     func recordProcessGroup(_ pid: pid_t) throws {
-        try store.write { db in try db.execute(sql: "UPDATE actions SET processGroup = ? WHERE id = ?", arguments: [Int(pid), actionId]) }
+        try store.write { db in try db.cachedStatement(sql: "UPDATE actions SET processGroup = ? WHERE id = ?").execute(arguments: [Int(pid), actionId]) }
     }
 
     /// CodeBuild's variables plus ours (SPEC §6).

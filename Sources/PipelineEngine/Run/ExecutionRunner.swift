@@ -224,7 +224,7 @@ struct ExecutionRunner: Sendable {
             try world.files.createDirectory(logFolder)
             try world.files.createDirectory(workFolder)
             record = try store.write { db -> ActionRecord in
-                let attempt = (try Int.fetchOne(db, sql: "SELECT MAX(attempt) FROM actions WHERE executionId = ? AND stageName = ? AND actionName = ?",
+                let attempt = (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(attempt) FROM actions WHERE executionId = ? AND stageName = ? AND actionName = ?"),
                                                 arguments: [executionId, stage.name, declared.name]) ?? 0) + 1
                 var record = ActionRecord(
                     id: nil, executionId: executionId, stageName: stage.name, actionName: declared.name, category: declared.category.rawValue,
@@ -277,7 +277,7 @@ struct ExecutionRunner: Sendable {
         let final = outcome
         let ended = record
         try? store.write { db in
-            let abandoned = try String.fetchOne(db, sql: "SELECT stopMode FROM executions WHERE id = ? AND status = ?",
+            let abandoned = try String.fetchOne(db.cachedStatement(sql: "SELECT stopMode FROM executions WHERE id = ? AND status = ?"),
                                                 arguments: [executionId, ExecutionStatus.stopping]) == "abandon"
             let outputVariables = final.outputVariables.isEmpty ? nil
                 : jsonText(final.outputVariables, pretty: false)

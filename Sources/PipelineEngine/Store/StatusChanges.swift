@@ -51,7 +51,8 @@ enum StatusChanges {
     @discardableResult
     static func action(_ db: Database, _ action: ActionRecord, execution: ExecutionRecord, to requested: ActionStatus, time: Double,
                        update: (inout ActionRecord) -> Void = { _ in }) throws -> ActionRecord? {
-        guard var current = try ActionRecord.fetchOne(db, key: action.id),
+        guard let id = action.id,
+              var current = try ActionRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM actions WHERE id = ?"), arguments: [id]),
               let next = StatusMachine.next(current.status, requested) else { return nil }
         current.status = next
         current.endedAt = time

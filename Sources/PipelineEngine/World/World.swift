@@ -50,7 +50,10 @@ public struct LocalFileSystem: FileSystem {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
-    public func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+    public func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0  // as FileManager.fileExists, without its bridging (links followed)
+    }
 
     public func read(_ path: String) -> [UInt8]? { FileManager.default.contents(atPath: path).map { Array($0) } }
 
