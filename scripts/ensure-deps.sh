@@ -19,14 +19,27 @@ command -v perl >/dev/null 2>&1 || missing="$missing perl"
 command -v sqlite3 >/dev/null 2>&1 || missing="$missing sqlite3"
 # The intake test slows the hook under strace so that its kills land at every instant of its life.
 command -v strace >/dev/null 2>&1 || missing="$missing strace"
-[ -z "$missing" ] && exit 0
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing:$missing"
-    # A fresh machine has no package lists: update first.
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-else
-    echo "missing:$missing" >&2
-    echo "install them first, e.g.: sudo apt-get update && sudo apt-get install -y$missing" >&2
-    exit 1
+# The AWS checks (AWSModelTests) need a virtualenv: Debian's python3 makes one only with python3-venv.
+python3 -c "import ensurepip, venv" 2>/dev/null || missing="$missing python3-venv"
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing:$missing"
+        # A fresh machine has no package lists: update first.
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    else
+        echo "missing:$missing" >&2
+        echo "install them first, e.g.: sudo apt-get update && sudo apt-get install -y$missing" >&2
+        exit 1
+    fi
+fi
+# AWS's own machine-readable models check what we print and accept: botocore (CodePipeline's service
+# model) and cfn-lint (CloudFormation), from PyPI into a virtualenv of the project's (.build/aws-venv,
+# git-ignored with the rest of .build). scripts/aws-check.py is what the tests run with it.
+venv=.build/aws-venv
+if ! "$venv/bin/python" -c "import botocore, cfnlint" 2>/dev/null; then
+    echo "installing botocore and cfn-lint into $venv"
+    mkdir -p .build
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check botocore cfn-lint
 fi

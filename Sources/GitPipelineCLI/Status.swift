@@ -7,7 +7,7 @@ struct Status: ParsableCommand {
 
     @OptionGroup var repository: RepositoryOptions
     @Argument(help: "Only this pipeline.") var pipeline: String?
-    @Flag(help: "GetPipelineState's JSON (an array of them when no pipeline is named).") var json = false
+    @Flag(help: "GetPipelineState's JSON; with no pipeline named, {\"pipelineStates\": [...]}, one per pipeline.") var json = false
 
     func run() throws {
         let layout = try repository.installedLayout()
@@ -16,7 +16,8 @@ struct Status: ParsableCommand {
         let names = try pipeline.map { [$0] } ?? store.pipelineNames()
         if json {
             let states = try attempt("status") { try names.map { try reports.statusJSON(pipeline: $0) } }
-            print(pipeline == nil ? Reports.json(states) : Reports.json(states.first))
+            // No AWS operation prints a bare array: every pipeline's state goes in one object.
+            print(pipeline == nil ? Reports.json(["pipelineStates": states]) : Reports.json(states.first))
             return
         }
         if names.isEmpty { print("no pipelines have run yet: push a commit with a .pipeline.yml"); return }

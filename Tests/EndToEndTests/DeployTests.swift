@@ -134,7 +134,7 @@ final class DeployTests: XCTestCase {
         let history = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["show", "server#4", "--json"]).stdout.utf8)) as! [String: Any]
         let execution = history["pipelineExecution"] as! [String: Any]
         XCTAssertEqual(execution["executionType"] as? String, "ROLLBACK")
-        XCTAssertEqual((execution["rollbackMetadata"] as? [String: Any])?["targetPipelineExecutionId"] as? String, try executionId(box, "server#1"))
+        XCTAssertEqual((execution["rollbackMetadata"] as? [String: Any])?["rollbackTargetPipelineExecutionId"] as? String, try executionId(box, "server#1"))
 
         reader!.stop()
         XCTAssertGreaterThan(reader!.reads, 100, "the reader did not run during the deployments")

@@ -9,7 +9,7 @@ public enum StageRollback {
     public static func rollback(layout: StateLayout, pipeline: String, stage: String, to target: String?, startedBy actor: Actor,
                                 now: Double = Date().timeIntervalSince1970) throws -> ExecutionRecord {
         let store = try Store(path: layout.database)
-        let execution = try create(store: store, pipeline: pipeline, stage: stage, target: target, trigger: "Rollback",
+        let execution = try create(store: store, pipeline: pipeline, stage: stage, target: target, trigger: "ManualRollback",
                                    detail: ["startedBy": actor.description], now: now)
         try store.write { db in
             try Audit.record(db, "RollbackStage", actor: actor, executionId: execution.id,

@@ -20,6 +20,7 @@ public enum StopExecution {
             let changed = try StatusChanges.execution(db, execution.id, to: notStarted ? .stopped : .stopping, time: now) {
                 $0.statusSummary = summary
                 $0.stopMode = abandon ? "abandon" : "wait"
+                $0.stopReason = reason
             }
             guard changed != nil else { throw OperationError(message: "\(execution.label) already ended: \(current?.status.rawValue ?? "gone")") }
             var parameters = ["pipelineName": execution.pipeline, "pipelineExecutionId": execution.id, "abandon": abandon ? "true" : "false"]

@@ -20,7 +20,13 @@ public struct PipelineExecutionSummary: Codable, Sendable, Equatable {
     public var trigger: ExecutionTrigger
     public var executionMode: String
     public var executionType: String
-    public var rollbackMetadata: SummaryRollbackMetadata?
+    public var rollbackMetadata: RollbackMetadata?
+    /// Set once the execution was asked to stop.
+    public var stopTrigger: StopTrigger?
+}
+
+public struct StopTrigger: Codable, Sendable, Equatable {
+    public var reason: String
 }
 
 public struct SourceRevision: Codable, Sendable, Equatable {
@@ -34,13 +40,21 @@ public struct ExecutionTrigger: Codable, Sendable, Equatable {
     public var triggerDetail: String
 }
 
-public struct SummaryRollbackMetadata: Codable, Sendable, Equatable {
-    public var rollbackTargetPipelineExecution: String
+/// PipelineRollbackMetadata, on a summary and on an execution alike.
+public struct RollbackMetadata: Codable, Sendable, Equatable {
+    public var rollbackTargetPipelineExecutionId: String
 }
 
-/// GetPipelineExecution's output, plus the execution's stage states.
+/// ResolvedPipelineVariable: a pipeline-level variable's value in an execution.
+public struct ResolvedPipelineVariable: Codable, Sendable, Equatable {
+    public var name: String
+    public var resolvedValue: String
+}
+
+/// GetPipelineExecution's output, plus the execution's summary and stage states.
 public struct GetPipelineExecutionOutput: Codable, Sendable, Equatable {
     public var pipelineExecution: PipelineExecution
+    public var pipelineExecutionSummary: PipelineExecutionSummary  // ours: its times, its stop trigger (ListPipelineExecutions' shape)
     public var stageStates: [StageState]  // ours: GetPipelineState's states of this execution
 }
 
@@ -54,10 +68,9 @@ public struct PipelineExecution: Codable, Sendable, Equatable {
     public var executionMode: String
     public var executionType: String
     public var trigger: ExecutionTrigger
-    public var startTime: String
-    public var lastUpdateTime: String
     public var artifactRevisions: [ArtifactRevision]
-    public var rollbackMetadata: ExecutionRollbackMetadata?
+    public var variables: [ResolvedPipelineVariable]
+    public var rollbackMetadata: RollbackMetadata?
     public var ref: String  // ours
     public var definitionPath: String  // ours
     public var definitionErrors: [String]?  // ours
@@ -68,10 +81,6 @@ public struct ArtifactRevision: Codable, Sendable, Equatable {
     public var name: String
     public var revisionId: String
     public var revisionSummary: String
-}
-
-public struct ExecutionRollbackMetadata: Codable, Sendable, Equatable {
-    public var targetPipelineExecutionId: String
 }
 
 public struct StoredArtifact: Codable, Sendable, Equatable {

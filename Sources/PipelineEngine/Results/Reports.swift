@@ -29,16 +29,30 @@ public struct Reports: Sendable {
 
     /// ListPipelineExecutions' shape, plus `pipelineName` and `pipelineExecutionNumber` on each summary.
     public func historyJSON(pipeline: String?, limit: Int) throws -> ListPipelineExecutionsOutput {
-        let summaries = try store.executions(pipeline: pipeline, limit: limit).map { e in
-            PipelineExecutionSummary(
-                pipelineName: e.pipeline, pipelineExecutionNumber: e.number, pipelineExecutionId: e.id, status: e.status.rawValue,
-                statusSummary: e.statusSummary, startTime: isoTime(e.startedAt ?? e.createdAt),
-                lastUpdateTime: isoTime(e.endedAt ?? e.startedAt ?? e.createdAt),
-                sourceRevisions: [SourceRevision(actionName: "Source", revisionId: e.sourceRevision, revisionSummary: commitSummary(e.sourceRevision) ?? "")],
-                trigger: trigger(e), executionMode: e.executionMode, executionType: e.executionType,
-                rollbackMetadata: e.rollbackTarget.map { SummaryRollbackMetadata(rollbackTargetPipelineExecution: $0) })
+        ListPipelineExecutionsOutput(pipelineExecutionSummaries: try store.executions(pipeline: pipeline, limit: limit).map(summary))
+    }
+
+    /// PipelineExecutionSummary, plus `pipelineName` and `pipelineExecutionNumber`.
+    func summary(_ e: ExecutionRecord) -> PipelineExecutionSummary {
+        PipelineExecutionSummary(
+            pipelineName: e.pipeline, pipelineExecutionNumber: e.number, pipelineExecutionId: e.id, status: e.status.rawValue,
+            statusSummary: e.statusSummary, startTime: isoTime(e.startedAt ?? e.createdAt),
+            lastUpdateTime: isoTime(e.endedAt ?? e.startedAt ?? e.createdAt),
+            sourceRevisions: [SourceRevision(actionName: "Source", revisionId: e.sourceRevision, revisionSummary: commitSummary(e.sourceRevision) ?? "")],
+            trigger: trigger(e), executionMode: e.executionMode, executionType: e.executionType,
+            rollbackMetadata: e.rollbackTarget.map { RollbackMetadata(rollbackTargetPipelineExecutionId: $0) },
+            // Asked to stop (Stopping or Stopped): the reason given, else who stopped it.
+            stopTrigger: e.stopMode == nil ? nil : StopTrigger(reason: e.stopReason ?? e.statusSummary ?? "stopped"))
+    }
+
+    /// The pipeline-level variables of an execution as it resolved them: each declared variable
+    /// with its value given at start, else its default (ResolvedPipelineVariable).
+    static func resolvedVariables(_ e: ExecutionRecord) -> [ResolvedPipelineVariable] {
+        let declaration = e.definitionJSON.flatMap { try? JSONDecoder().decode(PipelineDeclaration.self, from: Data($0.utf8)) }
+        let given = e.variables.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+        return (declaration?.variables ?? []).compactMap { variable in
+            (given[variable.name] ?? variable.defaultValue).map { ResolvedPipelineVariable(name: variable.name, resolvedValue: $0) }
         }
-        return ListPipelineExecutionsOutput(pipelineExecutionSummaries: summaries)
     }
 
     public func historyText(pipeline: String?, limit: Int) throws -> String {
@@ -61,16 +75,16 @@ public struct Reports: Sendable {
         let execution = PipelineExecution(
             pipelineName: e.pipeline, pipelineVersion: 1, pipelineExecutionId: e.id, pipelineExecutionNumber: e.number, status: e.status.rawValue,
             statusSummary: e.statusSummary, executionMode: e.executionMode, executionType: e.executionType, trigger: trigger(e),
-            startTime: isoTime(e.startedAt ?? e.createdAt), lastUpdateTime: isoTime(e.endedAt ?? e.startedAt ?? e.createdAt),
             artifactRevisions: [ArtifactRevision(name: "SourceArtifact", revisionId: e.sourceRevision, revisionSummary: commitSummary(e.sourceRevision) ?? "")],
-            rollbackMetadata: e.rollbackTarget.map { ExecutionRollbackMetadata(targetPipelineExecutionId: $0) },
+            variables: Self.resolvedVariables(e),
+            rollbackMetadata: e.rollbackTarget.map { RollbackMetadata(rollbackTargetPipelineExecutionId: $0) },
             ref: e.ref, definitionPath: e.definitionPath, definitionErrors: e.definitionError.map { $0.split(separator: "\n").map(String.init) },
             artifacts: artifacts.map { StoredArtifact(name: $0.name, digest: "sha256:" + $0.digest, size: $0.size) })
         let stageStates = stages.map { stage in
             StageState(stageName: stage.name, latestExecution: StageExecution(pipelineExecutionId: e.id, status: stage.status.rawValue),
                        actionStates: actions.filter { $0.stageName == stage.name }.map(actionState))
         }
-        return GetPipelineExecutionOutput(pipelineExecution: execution, stageStates: stageStates)
+        return GetPipelineExecutionOutput(pipelineExecution: execution, pipelineExecutionSummary: summary(e), stageStates: stageStates)
     }
 
     func actionState(_ a: ActionRecord) -> ActionState {

@@ -34,6 +34,8 @@ public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Send
     public var variables: String?
     /// 'wait' or 'abandon' once `stop` was asked for.
     public var stopMode: String?
+    /// What `stop --reason` said (CodePipeline's stopTrigger.reason).
+    public var stopReason: String?
     /// The stage a retry starts at, and FAILED_ACTIONS or ALL_ACTIONS.
     public var retryStage: String?
     public var retryMode: String?

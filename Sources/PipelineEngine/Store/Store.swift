@@ -234,6 +234,16 @@ public final class Store: Sendable {
                 CREATE INDEX artifacts_by_digest ON artifacts(digest);
                 """)
         }
+        migrator.registerMigration("v15 AWS names") { db in
+            // CodePipeline's TriggerType for a rollback by hand is ManualRollback (issue 13); the
+            // reason a stop was given, for stopTrigger.reason.
+            try db.execute(sql: """
+                UPDATE executions SET triggerType = 'ManualRollback' WHERE triggerType = 'Rollback';
+                UPDATE events SET detail = replace(detail, '"trigger-type":"Rollback"', '"trigger-type":"ManualRollback"')
+                    WHERE detail LIKE '%"trigger-type":"Rollback"%';
+                ALTER TABLE executions ADD COLUMN stopReason TEXT;
+                """)
+        }
         return migrator
     }
 
