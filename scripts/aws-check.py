@@ -8,6 +8,8 @@
                                        get-pipeline prints it, or the declaration alone) against
                                        CreatePipeline's input, with botocore's own validator
     aws-check.py template FILE         a CloudFormation template with cfn-lint: its errors (E*)
+    aws-check.py events [FILE]         EventBridge events, one JSON object per line (`events --json`),
+                                       against CodePipeline's documented event shapes (no model has them)
 
 Exit 0 when it conforms; 1 with one line per finding (a JSON path and what is wrong); 2 on bad usage.
 Run with the project's virtualenv (.build/aws-venv/bin/python), which `make deps` makes.
@@ -127,6 +129,97 @@ class Checker:
                 self.fail(where, "%s has no member %s%s, and it is not one of git-pipeline's documented additions" % (shape_name, name, hint))
 
 
+# CodePipeline's events as its user guide documents them ("Monitoring CodePipeline events", the
+# examples of each detail-type): the envelope, then the detail's members and their JSON types.
+DETAIL_TYPES = {
+    "CodePipeline Pipeline Execution State Change": {"STARTED", "STOPPING", "STOPPED", "SUCCEEDED", "RESUMED", "FAILED", "CANCELED", "SUPERSEDED"},
+    "CodePipeline Stage Execution State Change": {"STARTED", "STOPPING", "STOPPED", "SUCCEEDED", "RESUMED", "FAILED", "CANCELED"},
+    "CodePipeline Action Execution State Change": {"STARTED", "SUCCEEDED", "FAILED", "ABANDONED", "CANCELED"},
+}
+CLOUDTRAIL = "AWS API Call via CloudTrail"
+
+
+def is_uuid(text):
+    import re
+    return isinstance(text, str) and re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text) is not None
+
+
+def check_event(event, where, checker):
+    def need(obj, key, kinds, path):
+        if not isinstance(obj, dict) or key not in obj:
+            checker.fail(path, "missing %s" % key)
+            return None
+        value = obj[key]
+        if not isinstance(value, kinds) or isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+            checker.fail("%s.%s" % (path, key), "a %s expected, found %s" % (getattr(kinds, "__name__", kinds), json.dumps(value)[:80]))
+            return None
+        return value
+    if need(event, "version", str, where) != "0":
+        checker.fail(where + ".version", 'EventBridge\'s envelope version is "0"')
+    if not is_uuid(event.get("id")):
+        checker.fail(where + ".id", "a UUID expected, found %s" % json.dumps(event.get("id")))
+    detail_type = need(event, "detail-type", str, where)
+    if need(event, "source", str, where) != "aws.codepipeline":
+        checker.fail(where + ".source", "aws.codepipeline expected")
+    need(event, "account", str, where)
+    need(event, "region", str, where)
+    time = need(event, "time", str, where)
+    if time:
+        try:
+            datetime.datetime.fromisoformat(time.replace("Z", "+00:00"))
+        except ValueError:
+            checker.fail(where + ".time", "not ISO 8601: %s" % time)
+    resources = need(event, "resources", list, where)
+    detail = need(event, "detail", dict, where)
+    if detail_type == CLOUDTRAIL or detail is None:
+        return
+    if detail_type not in DETAIL_TYPES:
+        return checker.fail(where + ".detail-type", "%s is none of CodePipeline's" % detail_type)
+    if not resources or not all(isinstance(r, str) and r.startswith("arn:") for r in resources):
+        checker.fail(where + ".resources", "the pipeline's ARN expected, found %s" % json.dumps(resources))
+    path = where + ".detail"
+    need(detail, "pipeline", str, path)
+    if not is_uuid(detail.get("execution-id")):
+        checker.fail(path + ".execution-id", "the execution's UUID expected")
+    need(detail, "start-time", str, path)
+    state = need(detail, "state", str, path)
+    if state and state not in DETAIL_TYPES[detail_type]:
+        checker.fail(path + ".state", "%s is not a state of %s" % (state, detail_type))
+    need(detail, "version", (int, float), path)
+    need(detail, "pipeline-execution-attempt", (int, float), path)
+    if detail_type.startswith("CodePipeline Pipeline"):
+        trigger = need(detail, "execution-trigger", dict, path)
+        if trigger:
+            kind = need(trigger, "trigger-type", str, path + ".execution-trigger")
+            if kind and kind not in SHAPES["TriggerType"]["enum"]:
+                checker.fail(path + ".execution-trigger.trigger-type", "%s is not a TriggerType" % kind)
+            need(trigger, "trigger-detail", str, path + ".execution-trigger")
+    if detail_type.startswith("CodePipeline Stage") or detail_type.startswith("CodePipeline Action"):
+        need(detail, "stage", str, path)
+    if detail_type.startswith("CodePipeline Action"):
+        need(detail, "action", str, path)
+        need(detail, "region", str, path)
+        need(detail, "action-execution-id", str, path)
+        kind = need(detail, "type", dict, path)
+        if kind:
+            for key in ("owner", "category", "provider", "version"):
+                need(kind, key, str, path + ".type")
+        for key in ("input-artifacts",) + (("output-artifacts",) if state in ("SUCCEEDED", "FAILED", "ABANDONED", "CANCELED") else ()):
+            artifacts = need(detail, key, list, path)
+            for index, artifact in enumerate(artifacts or []):
+                need(artifact, "name", str, "%s.%s[%d]" % (path, key, index))
+                location = need(artifact, "s3location", dict, "%s.%s[%d]" % (path, key, index))
+                if location:
+                    need(location, "bucket", str, "%s.%s[%d].s3location" % (path, key, index))
+                    need(location, "key", str, "%s.%s[%d].s3location" % (path, key, index))
+        if state in ("SUCCEEDED", "FAILED"):
+            result = need(detail, "execution-result", dict, path)
+            if result:
+                need(result, "external-execution-id", str, path + ".execution-result")
+                if state == "FAILED" and result.get("error-code") != "JobFailed":
+                    checker.fail(path + ".execution-result.error-code", "JobFailed expected for a failed action")
+
+
 def load(path):
     text = open(path, encoding="utf-8").read() if path and path != "-" else sys.stdin.read()
     try:
@@ -147,6 +240,19 @@ def main(argv):
             return 2
         checker = Checker()
         checker.check(load(argv[3] if len(argv) == 4 else None), argv[2], "")
+        findings = checker.findings
+    elif mode == "events" and len(argv) in (2, 3):
+        text = open(argv[2], encoding="utf-8").read() if len(argv) == 3 else sys.stdin.read()
+        checker = Checker()
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError as error:
+                checker.fail("line %d" % number, "not JSON: %s" % error)
+                continue
+            check_event(event, "line %d" % number, checker)
         findings = checker.findings
     elif mode == "declaration" and len(argv) == 3:
         document = load(argv[2])

@@ -14,7 +14,7 @@ struct Events: ParsableCommand {
         let layout = try repository.installedLayout()
         let reports = Reports(layout: layout, store: try Store(path: layout.database))
         let show = { (events: [EventRecord]) in
-            for event in events { print(json ? Reports.eventJSON(event) : reports.eventText(event)) }
+            for event in events { print(json ? reports.eventJSON(event) : reports.eventText(event)) }
             fflush(nil)  // every stream: stdout itself is shared mutable state to Swift 6
         }
         guard follow else { return show(try attempt("events") { try reports.events(after: 0) }) }

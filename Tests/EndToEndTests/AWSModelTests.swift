@@ -28,7 +28,9 @@ final class AWSModelTests: XCTestCase {
               - name: Ship
                 category: Build
                 provider: Commands
-                commands: ["echo shipping"]
+                commands:
+                  - test ! -e "$PIPELINE_REPOSITORY/../exchange/fail"
+                  - echo shipping
         """
 
     func requireChecker() throws {
@@ -61,9 +63,16 @@ final class AWSModelTests: XCTestCase {
         try box.waitForStatus("app#3", "Stopped")
         try FileManager.default.removeItem(atPath: box.exchange + "/hold")
         try box.pipeline(["rollback", "app", "--stage", "Deploy", "--to", "app#1", "--wait"])
+        // #5 fails in Deploy, then is retried and succeeds: its events say RESUMED and attempt 2.
+        FileManager.default.createFile(atPath: box.exchange + "/fail", contents: Data())
+        try box.pipeline(["start"])
+        try box.waitForStatus("app#5", "Failed")
+        try FileManager.default.removeItem(atPath: box.exchange + "/fail")
+        try box.pipeline(["retry", "app#5"])
+        try box.waitForStatus("app#5", "Succeeded")
 
         try check(try box.pipeline(["history", "--json"]).stdout, as: "ListPipelineExecutionsOutput", "history --json", box: box)
-        for number in 1...4 {
+        for number in 1...5 {
             try check(try box.pipeline(["show", "app#\(number)", "--json"]).stdout, as: "GetPipelineExecutionOutput", "show app#\(number) --json", box: box)
         }
         try check(try box.pipeline(["status", "app", "--json"]).stdout, as: "GetPipelineStateOutput", "status app --json", box: box)
@@ -88,6 +97,23 @@ final class AWSModelTests: XCTestCase {
         XCTAssertEqual((rolled["rollbackMetadata"] as? [String: Any])?["rollbackTargetPipelineExecutionId"] as? String, firstId)
         XCTAssertEqual((rolled["trigger"] as? [String: Any])?["triggerType"] as? String, "ManualRollback")
 
+        // Events: every one of CodePipeline's documented shape; ids are UUIDs, each its own.
+        let events = try box.pipeline(["events", "--json"]).stdout
+        let checked = try box.run(Self.python, [Self.checker, "events"], input: events, allowFailure: true)
+        XCTAssertEqual(checked.status, 0, "events --json:\n\(checked.output)")
+        let parsed = events.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertGreaterThan(parsed.count, 20)
+        XCTAssertEqual(Set(parsed.compactMap { $0["id"] as? String }).count, parsed.count, "event ids are unique")
+        XCTAssertEqual(try box.pipeline(["events", "--json"]).stdout, events, "the same ids each time the events are read")
+        let fifthId = try XCTUnwrap((try shown("app#5")["pipelineExecution"] as? [String: Any])?["pipelineExecutionId"] as? String)
+        let fifth = parsed.compactMap { $0["detail"] as? [String: Any] }.filter { $0["execution-id"] as? String == fifthId }
+        XCTAssertTrue(fifth.contains { $0["state"] as? String == "RESUMED" && $0["stage"] == nil }, "a retry resumes the execution")
+        XCTAssertEqual(fifth.last?["pipeline-execution-attempt"] as? Int, 2)
+        XCTAssertEqual(fifth.first?["pipeline-execution-attempt"] as? Int, 1)
+        XCTAssertTrue((parsed.first?["resources"] as? [String])?.first?.hasPrefix("arn:git-pipeline:local:") == true)
+        let shipped = fifth.last { $0["action"] as? String == "Ship" }
+        XCTAssertEqual((shipped?["input-artifacts"] as? [[String: Any]])?.first?["name"] as? String, "SourceArtifact")
+
         // Without a pipeline named, status wraps the states in one object (no AWS operation prints a bare array).
         let all = try box.pipeline(["status", "--json"]).stdout
         let wrapper = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(all.utf8)) as? [String: Any], all)
@@ -106,6 +132,14 @@ final class AWSModelTests: XCTestCase {
         XCTAssertEqual(result.status, 1, result.output)
         XCTAssertTrue(result.stdout.contains("rollbackTargetPipelineExecutionId"), result.stdout)
         XCTAssertTrue(result.stdout.contains("\"Rollback\" is not a TriggerType"), result.stdout)
+
+        // An event as we wrote it before: a row number for an id, no resources, no attempt.
+        let old = #"{"version":"0","id":"12","detail-type":"CodePipeline Pipeline Execution State Change","source":"aws.codepipeline","account":"local","region":"local","time":"2026-12-01T10:00:00Z","resources":[],"detail":{"pipeline":"app","execution-id":"6c1e0d4e-8d0a-4c59-9f55-0b8a3c2f4e11","state":"STARTED","version":1,"execution-trigger":{"trigger-type":"Rollback","trigger-detail":"{}"}}}"#
+        let events = try box.run(Self.python, [Self.checker, "events"], input: old + "\n", allowFailure: true)
+        XCTAssertEqual(events.status, 1, events.output)
+        for finding in ["line 1.id: a UUID expected", "line 1.resources", "missing pipeline-execution-attempt", "missing start-time", "Rollback is not a TriggerType"] {
+            XCTAssertTrue(events.stdout.contains(finding), "\(finding) in:\n\(events.stdout)")
+        }
     }
 
     /// Every corpus definition we accept is one AWS accepts: get-pipeline JSON by botocore's own

@@ -216,11 +216,32 @@ public struct Reports: Sendable {
         }
     }
 
-    /// An event in EventBridge's envelope (`detail-type`, `source`, `time`, `detail`), one JSON line.
-    public static func eventJSON(_ event: EventRecord) -> String {
+    /// An event in EventBridge's envelope (`detail-type`, `source`, `time`, `detail`), one JSON line:
+    /// `id` a UUID, the same each time the event is read (made from the repository, the execution and
+    /// the event's number); `resources` the pipeline's ARN-like name, `arn:git-pipeline:local:REPO:PIPELINE`.
+    public func eventJSON(_ event: EventRecord) -> String {
         let detail = (try? JSONDecoder().decode(JSONValue.self, from: Data(event.detail.utf8))) ?? .object([:])
-        return jsonText(EventEnvelope(version: "0", id: "\(event.id ?? 0)", detailType: event.detailType, source: "aws.codepipeline",
-                                      account: "local", region: "local", time: isoTime(event.time), resources: [], detail: detail), pretty: false)
+        let pipeline = detail["pipeline"]?.string ?? detail["requestParameters"]?["pipelineName"]?.string
+        return jsonText(EventEnvelope(version: "0", id: Self.eventUUID(layout.gitDirectory + "\n" + event.executionId + "\n\(event.id ?? 0)"),
+                                      detailType: event.detailType, source: "aws.codepipeline", account: "local", region: "local",
+                                      time: isoTime(event.time), resources: pipeline.map { [Self.arn(repository: layout.repositoryName, pipeline: $0)] } ?? [],
+                                      detail: detail), pretty: false)
+    }
+
+    /// The pipeline's ARN-like name: CodePipeline's `arn:aws:codepipeline:REGION:ACCOUNT:NAME`, with
+    /// the repository where the account would be.
+    public static func arn(repository: String, pipeline: String) -> String { "arn:git-pipeline:local:\(repository):\(pipeline)" }
+
+    /// A UUID (RFC 9562 version 8, name-based) from the first 16 bytes of `name`'s SHA-256.
+    static func eventUUID(_ name: String) -> String {
+        var digest = SHA256()
+        digest.update(Array(name.utf8))
+        var hex = Array(digest.finalizeHex().prefix(32))
+        hex[12] = "8"  // version 8
+        hex[16] = ["8", "9", "a", "b"][Int(String(hex[16]), radix: 16)! & 3]  // the RFC's variant
+        let text = String(hex)
+        let parts = [text.prefix(8), text.dropFirst(8).prefix(4), text.dropFirst(12).prefix(4), text.dropFirst(16).prefix(4), text.dropFirst(20)]
+        return parts.joined(separator: "-")
     }
 
     /// `time  pipeline #n  [stage [action]]  STATE` for people.

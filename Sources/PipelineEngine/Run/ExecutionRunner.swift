@@ -217,6 +217,7 @@ struct ExecutionRunner: Sendable {
     private func runAction(_ declared: Action, stage: Stage, execution: ExecutionRecord, declaration: PipelineDeclaration,
                            artifacts: [String: String]) async -> ActionOutcome {
         let time = now()
+        let inputs = declared.inputArtifacts.compactMap { name in artifacts[name].map { (name: name, digest: $0) } }
         let logFolder = layout.logs + "/\(executionId)/\(stage.name)"
         let workFolder = layout.work + "/\(executionId)/\(stage.name)"
         var record: ActionRecord
@@ -233,7 +234,7 @@ struct ExecutionRunner: Sendable {
                     summary: nil, errorMessage: nil, failedCommand: nil, outputVariables: nil, testReport: nil)
                 try record.insert(db)
                 try Events.record(db, Events.actionChange, execution: execution, status: ActionStatus.inProgress.rawValue, stage: stage.name,
-                                  action: record, time: time)
+                                  action: record, inputArtifacts: inputs, time: time)
                 return record
             }
         } catch {
@@ -282,7 +283,8 @@ struct ExecutionRunner: Sendable {
             let outputVariables = final.outputVariables.isEmpty ? nil
                 : jsonText(final.outputVariables, pretty: false)
             let testReport = try final.testReport.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-            try StatusChanges.action(db, ended, execution: execution, to: abandoned ? .abandoned : (final.succeeded ? .succeeded : .failed), time: end) {
+            try StatusChanges.action(db, ended, execution: execution, to: abandoned ? .abandoned : (final.succeeded ? .succeeded : .failed), time: end,
+                                     inputArtifacts: inputs, outputArtifacts: final.outputArtifacts.map { (name: $0.name, digest: $0.digest) }) {
                 $0.summary = final.summary
                 $0.errorMessage = final.errorMessage
                 $0.failedCommand = final.failedCommand

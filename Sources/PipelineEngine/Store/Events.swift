@@ -17,26 +17,62 @@ enum Events {
         }
     }
 
-    @discardableResult
-    static func record(_ db: Database, _ detailType: String, execution: ExecutionRecord, status: some PipelineStatus,
-                       stage: String? = nil, action: ActionRecord? = nil, time: Double) throws -> Int64 {
-        try record(db, detailType, execution: execution, status: status.rawValue, stage: stage, action: action, time: time)
-    }
+    /// An artifact as an event names it: its name and where its zip is (EventBridge's `s3location`,
+    /// here the store's folder and the zip's key in it).
+    typealias ArtifactReference = (name: String, digest: String)
 
     @discardableResult
+    static func record(_ db: Database, _ detailType: String, execution: ExecutionRecord, status: some PipelineStatus,
+                       stage: String? = nil, action: ActionRecord? = nil, inputArtifacts: [ArtifactReference] = [],
+                       outputArtifacts: [ArtifactReference] = [], time: Double) throws -> Int64 {
+        try record(db, detailType, execution: execution, status: status.rawValue, stage: stage, action: action,
+                   inputArtifacts: inputArtifacts, outputArtifacts: outputArtifacts, time: time)
+    }
+
+    /// The event's detail as CodePipeline writes it (the documented examples): `version` and
+    /// `pipeline-execution-attempt` are numbers, the action type's `version` a string; action
+    /// events carry `region`, `action-execution-id` and `input-artifacts`, and once ended
+    /// `output-artifacts` and `execution-result`.
+    @discardableResult
     static func record(_ db: Database, _ detailType: String, execution: ExecutionRecord, status: String,
-                       stage: String? = nil, action: ActionRecord? = nil, time: Double) throws -> Int64 {
+                       stage: String? = nil, action: ActionRecord? = nil, inputArtifacts: [ArtifactReference] = [],
+                       outputArtifacts: [ArtifactReference] = [], time: Double) throws -> Int64 {
+        let word = state(status)
+        // Each retry of the execution (a RESUMED pipeline event) starts its next attempt.
+        let retries = try Int.fetchOne(db.cachedStatement(sql: """
+            SELECT COUNT(*) FROM events WHERE executionId = ? AND detailType = ? AND detail LIKE '%"state":"RESUMED"%'
+            """), arguments: [execution.id, pipelineChange]) ?? 0
+        let attempt = 1 + retries + (detailType == pipelineChange && word == "RESUMED" ? 1 : 0)
         var detail: [String: JSONValue] = [
             "pipeline": .string(execution.pipeline),
             "execution-id": .string(execution.id),
-            "state": .string(state(status)),
+            "start-time": .string(isoTime(execution.startedAt ?? execution.createdAt, milliseconds: true)),
+            "state": .string(word),
             "version": .number(1),
+            "pipeline-execution-attempt": .number(Double(attempt)),
         ]
         if let stage { detail["stage"] = .string(stage) }
         if let action {
+            let database = try String.fetchOne(db.cachedStatement(sql: "SELECT file FROM pragma_database_list WHERE name = 'main'")) ?? ""
+            let folder = (database as NSString).deletingLastPathComponent + "/artifacts"
+            func references(_ artifacts: [ArtifactReference]) -> JSONValue {
+                .array(artifacts.map { .object(["name": .string($0.name),
+                                                "s3location": .object(["bucket": .string(folder), "key": .string("sha256/\($0.digest).zip")])]) })
+            }
             detail["action"] = .string(action.actionName)
+            detail["action-execution-id"] = .string("\(execution.id):\(action.id ?? 0)")
+            detail["region"] = .string("local")
             detail["type"] = .object(["category": .string(action.category), "provider": .string(action.provider),
                                       "owner": .string("Custom"), "version": .string("1")])
+            detail["input-artifacts"] = references(inputArtifacts)
+            if action.status.isTerminal {
+                detail["output-artifacts"] = references(outputArtifacts)
+                var result: [String: JSONValue] = ["external-execution-id": .string("\(execution.id):\(action.id ?? 0)")]
+                if let summary = action.summary ?? action.errorMessage { result["external-execution-summary"] = .string(summary) }
+                if let log = action.logPath { result["external-execution-url"] = .string("file://" + log) }
+                if action.status == .failed { result["error-code"] = .string("JobFailed") }
+                detail["execution-result"] = .object(result)
+            }
         }
         if detailType == pipelineChange {
             detail["execution-trigger"] = .object(["trigger-type": .string(execution.triggerType), "trigger-detail": .string(execution.triggerDetail)])

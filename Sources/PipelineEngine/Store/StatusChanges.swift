@@ -21,7 +21,8 @@ enum StatusChanges {
         }
         update(&execution)
         try execution.update(db)
-        try Events.record(db, Events.pipelineChange, execution: execution, status: next.rawValue, time: time)
+        // A retry resumes the execution: CodePipeline's RESUMED, not STARTED.
+        try Events.record(db, Events.pipelineChange, execution: execution, status: cause == .retry && next == .inProgress ? "Resumed" : next.rawValue, time: time)
         return execution
     }
 
@@ -35,7 +36,8 @@ enum StatusChanges {
         stage.status = next
         stage.endedAt = next.isTerminal ? time : nil
         if existing == nil { try stage.insert(db) } else { try stage.update(db) }
-        try Events.record(db, Events.stageChange, execution: execution, status: next.rawValue, stage: name, time: time)
+        try Events.record(db, Events.stageChange, execution: execution, status: cause == .retry && next == .inProgress ? "Resumed" : next.rawValue,
+                          stage: name, time: time)
         return stage
     }
 
@@ -50,6 +52,7 @@ enum StatusChanges {
     /// Ends a running action; `update` sets its outcome fields in the same write.
     @discardableResult
     static func action(_ db: Database, _ action: ActionRecord, execution: ExecutionRecord, to requested: ActionStatus, time: Double,
+                       inputArtifacts: [Events.ArtifactReference] = [], outputArtifacts: [Events.ArtifactReference] = [],
                        update: (inout ActionRecord) -> Void = { _ in }) throws -> ActionRecord? {
         guard let id = action.id,
               var current = try ActionRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM actions WHERE id = ?"), arguments: [id]),
@@ -58,7 +61,8 @@ enum StatusChanges {
         current.endedAt = time
         update(&current)
         try current.update(db)
-        try Events.record(db, Events.actionChange, execution: execution, status: next.rawValue, stage: current.stageName, action: current, time: time)
+        try Events.record(db, Events.actionChange, execution: execution, status: next.rawValue, stage: current.stageName, action: current,
+                          inputArtifacts: inputArtifacts, outputArtifacts: outputArtifacts, time: time)
         return current
     }
 }

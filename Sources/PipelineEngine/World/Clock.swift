@@ -14,8 +14,12 @@ public struct SystemClock: WallClock {
 }
 
 /// ISO 8601 UTC with seconds, as CodePipeline's API prints times.
-public func isoTime(_ seconds: Double) -> String {
+public func isoTime(_ seconds: Double) -> String { isoTime(seconds, milliseconds: false) }
+
+/// With milliseconds, as EventBridge's `start-time` (2023-10-26T13:49:39.208Z).
+public func isoTime(_ seconds: Double, milliseconds: Bool) -> String {
     let formatter = ISO8601DateFormatter()
     formatter.timeZone = TimeZone(identifier: "UTC")
+    if milliseconds { formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds] }
     return formatter.string(from: Date(timeIntervalSince1970: seconds))
 }
