@@ -30,6 +30,32 @@ final class DefinitionParserTests: XCTestCase {
                 commands: [make]
         """
 
+    /// AWS's Commands action is `category: Compute` (actionTypeId Compute/AWS/Commands/1): accepted as written.
+    func testComputeIsTheCommandsActionsCategoryAsInAWS() throws {
+        let declaration = try parse("""
+            name: app
+            stages:
+              - name: Build
+                actions:
+                  - name: Run
+                    actionTypeId: {category: Compute, owner: AWS, provider: Commands, version: "1"}
+                    commands: [make]
+                  - name: Also
+                    category: Compute
+                    provider: Commands
+                    commands: [make test]
+            """)
+        XCTAssertEqual(declaration.stages[1].actions.map(\.category), [.compute, .compute])
+        XCTAssertEqual(declaration.stages[1].actions.map(\.provider), ["Commands", "Commands"])
+        let wrong = errors("""
+            stages:
+              - name: Build
+                actions:
+                  - {name: Run, category: Compute, provider: Buildspec}
+            """)
+        XCTAssertTrue(wrong.contains { $0.message == "unknown provider `Buildspec` for category Compute" }, "\(wrong)")
+    }
+
     func testImplicitSourceStageAndDefaults() throws {
         let declaration = try parse(build)
         XCTAssertEqual(declaration.name, "app")

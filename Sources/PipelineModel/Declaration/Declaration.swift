@@ -8,6 +8,8 @@ public enum ExecutionMode: String, Sendable, Codable, CaseIterable {
 /// CodePipeline's action categories.
 public enum ActionCategory: String, Sendable, Codable, CaseIterable {
     case source = "Source", build = "Build", test = "Test", deploy = "Deploy", approval = "Approval", invoke = "Invoke"
+    /// CodePipeline's category of its Commands action (`actionTypeId: {category: Compute, provider: Commands}`).
+    case compute = "Compute"
 }
 
 /// A pipeline as declared in `.pipeline.yml` or `.pipelines/NAME.yml`.

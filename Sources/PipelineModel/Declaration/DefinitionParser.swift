@@ -7,6 +7,7 @@ public struct DefinitionParser: YAMLReading {
         .source: ["Git"],
         .build: ["Buildspec", "Commands"],
         .test: ["Buildspec", "Commands"],
+        .compute: ["Commands"],
         .approval: ["Manual"],
         .invoke: ["Command"],
         .deploy: ["Directory"],
@@ -246,7 +247,7 @@ public struct DefinitionParser: YAMLReading {
                       fix: hint ?? "use one of \(ActionCategory.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         } else if !actionMisspelt.contains("category") {
-            error(node, "action `\(actionName)` has no `category`", fix: "add `category: Build` (or Source, Test, Deploy, Approval, Invoke)")
+            error(node, "action `\(actionName)` has no `category`", fix: "add `category: Build` (or Source, Test, Deploy, Approval, Invoke, Compute)")
         }
         var provider = ""
         if let node = providerNode, let text = string(node, "provider") {
