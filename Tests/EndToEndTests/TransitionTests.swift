@@ -13,6 +13,11 @@ final class TransitionTests: XCTestCase {
         let disabled = try box.pipeline(["transition", "disable", "server", "--stage", "Build", "--reason", "release freeze"])
         XCTAssertTrue(disabled.stdout.contains("no execution enters Build"), disabled.stdout)
         XCTAssertEqual(try box.pipeline(["transition", "disable", "server", "--stage", "Nope"], allowFailure: true).status, 1)
+        // The first stage has no inbound transition (as in CodePipeline): refused, with what to do instead.
+        let entrance = try box.pipeline(["transition", "disable", "server", "--stage", "Source"], allowFailure: true)
+        XCTAssertEqual(entrance.status, 2, entrance.output)
+        XCTAssertTrue(entrance.stderr.contains("`Source` is the first stage of server: it has no inbound transition"), entrance.stderr)
+        XCTAssertTrue(entrance.stderr.contains("disable the transition into `Build`"), entrance.stderr)
 
         try box.commit("two")
         try box.push()
@@ -26,6 +31,7 @@ final class TransitionTests: XCTestCase {
         XCTAssertEqual(try box.executionStatus("server#3"), "InProgress")
         let state = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["status", "server", "--json"]).stdout.utf8)) as! [String: Any]
         let build = (state["stageStates"] as! [[String: Any]]).first { $0["stageName"] as? String == "Build" }!
+        XCTAssertNil((state["stageStates"] as! [[String: Any]]).first?["inboundTransitionState"], "the first stage has no inbound transition")
         let transition = build["inboundTransitionState"] as! [String: Any]
         XCTAssertEqual(transition["enabled"] as? Bool, false)
         XCTAssertEqual(transition["disabledReason"] as? String, "release freeze")

@@ -11,6 +11,12 @@ public enum Transitions {
         guard stages.contains(stage) else {
             throw OperationError(message: "pipeline \(pipeline) has no stage `\(stage)` (stages: \(stages.joined(separator: ", ")))")
         }
+        // As in CodePipeline, the first stage has no inbound transition: every execution enters it.
+        if !enabled && stage == stages.first {
+            let next = stages.dropFirst().first
+            throw OperationError(message: "`\(stage)` is the first stage of \(pipeline): it has no inbound transition, every execution enters it" +
+                                 (next.map { " — to hold executions after it, disable the transition into `\($0)`" } ?? ""), isUsage: true)
+        }
         try store.write { db in
             if enabled {
                 try db.execute(sql: "DELETE FROM transitions WHERE pipeline = ? AND stage = ?", arguments: [pipeline, stage])

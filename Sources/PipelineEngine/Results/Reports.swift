@@ -149,7 +149,8 @@ public struct Reports: Sendable {
             // Inbound: waiting at this stage's entrance (or, for the first, not picked up by a runner yet).
             let inbound = inProgress.filter { $0.waitingStage == name || (index == 0 && $0.claimedBy == nil) }.sorted { $0.number < $1.number }
             var state = StageState(
-                stageName: name, inboundTransitionState: try store.read { try Transitions.state($0, pipeline: pipeline, stage: name) },
+                // The first stage has no inbound transition (GetPipelineState leaves it out there).
+                stageName: name, inboundTransitionState: index == 0 ? nil : try store.read { try Transitions.state($0, pipeline: pipeline, stage: name) },
                 inboundExecutions: inbound.map { InboundExecution(pipelineExecutionId: $0.id, status: $0.status.rawValue, pipelineExecutionNumber: $0.number) },
                 latestExecution: nil, actionStates: [])
             if let last {
