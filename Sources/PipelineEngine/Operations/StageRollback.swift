@@ -23,10 +23,25 @@ public enum StageRollback {
     static func create(store: Store, pipeline: String, stage: String, target name: String?, trigger: String,
                        detail: [String: String], now: Double) throws -> ExecutionRecord {
         let target: ExecutionRecord
+        // CodePipeline rolls back only within the pipeline's current structure: the stages of its
+        // newest execution's definition.
+        let current = Reports.latestDeclaration(try store.executions(pipeline: pipeline, limit: 50))?.stages
+        func structure(_ execution: ExecutionRecord) -> [Stage]? {
+            execution.definitionJSON.flatMap { try? JSONDecoder().decode(PipelineDeclaration.self, from: Data($0.utf8)) }?.stages
+        }
         if let name {
             target = try store.findExecution(name)
             guard target.pipeline == pipeline else {
                 throw OperationError(message: "\(target.label) is not an execution of \(pipeline)", isUsage: true)
+            }
+            if let redeployed = target.rollbackTarget {
+                let original = (try? store.execution(id: redeployed)) ?? nil
+                throw OperationError(message: "\(target.label) is itself a rollback; roll back to an execution that ran the stage" +
+                                     (original.map { " (it redeployed \($0.label): --to \($0.pipeline)#\($0.number))" } ?? ""), isUsage: true)
+            }
+            if let current, structure(target) != current {
+                throw OperationError(message: "\(target.label) ran an earlier structure of \(pipeline) (its stages or actions have changed since); " +
+                                     "as in CodePipeline, a rollback goes to an execution of the current structure", isUsage: true)
             }
             let status = try store.read { try StageStatus.fetchOne($0, sql: "SELECT status FROM stages WHERE executionId = ? AND name = ?", arguments: [target.id, stage]) }
             guard status == .succeeded else {
@@ -38,20 +53,16 @@ public enum StageRollback {
                     SELECT s.executionId FROM stages s JOIN executions e ON e.id = s.executionId
                     WHERE e.pipeline = ? AND s.name = ? ORDER BY s.startedAt DESC LIMIT 1
                     """, arguments: [pipeline, stage])
-                return try ExecutionRecord.fetchOne(db, sql: """
+                return try ExecutionRecord.fetchAll(db, sql: """
                     SELECT e.* FROM stages s JOIN executions e ON e.id = s.executionId
                     WHERE e.pipeline = ? AND s.name = ? AND s.status = 'Succeeded' AND e.rollbackTarget IS NULL AND e.id IS NOT ?
-                    ORDER BY s.startedAt DESC LIMIT 1
-                    """, arguments: [pipeline, stage, last])
+                    ORDER BY s.startedAt DESC LIMIT 50
+                    """, arguments: [pipeline, stage, last]).first { current == nil || structure($0) == current }
             }
             guard let found else {
-                throw OperationError(message: "no earlier execution of \(pipeline) succeeded in stage \(stage); nothing to roll back to")
+                throw OperationError(message: "no earlier execution of \(pipeline) with its current structure succeeded in stage \(stage); nothing to roll back to")
             }
             target = found
-        }
-        if let name = target.rollbackTarget, let original = try store.execution(id: name) {
-            // Rolling back to a rollback means rolling back to what it redeployed.
-            return try create(store: store, pipeline: pipeline, stage: stage, target: original.id, trigger: trigger, detail: detail, now: now)
         }
         guard let json = target.definitionJSON, let declaration = try? JSONDecoder().decode(PipelineDeclaration.self, from: Data(json.utf8)),
               let index = declaration.stages.firstIndex(where: { $0.name == stage }) else {

@@ -1,0 +1,41 @@
+import Foundation
+import XCTest
+
+/// CodePipeline's rules that a local run must keep, so that what works here works there.
+final class CodePipelineRulesTests: XCTestCase {
+    static func definition(extraAction: Bool) -> String {
+        Fixture.pipeline(stages: Fixture.quickStage("echo built"),
+                         Fixture.stage("Deploy", Fixture.commands("Ship", ["echo shipping"]) + (extraAction ? "\n" + Fixture.commands("Tell", ["echo told"]) : "")))
+    }
+
+    /// A rollback goes to an execution that ran the stage, of the pipeline's current structure:
+    /// AWS refuses a rollback execution as the target and one of an earlier pipeline version.
+    func testRollbackRefusesARollbackAndAnEarlierStructure() throws {
+        let box = try Sandbox()
+        try box.git(["config", "pipeline.runnerIdleSeconds", "5"], in: box.server)
+        try box.commit("one", files: [".pipeline.yml": Self.definition(extraAction: false)])
+        try box.push()
+        try box.waitForStatus("server#1", "Succeeded")
+        try box.commit("two")
+        try box.push()
+        try box.waitForStatus("server#2", "Succeeded")
+        try box.pipeline(["rollback", "server", "--stage", "Deploy", "--to", "server#1", "--wait"])
+
+        let toRollback = try box.pipeline(["rollback", "server", "--stage", "Deploy", "--to", "server#3"], allowFailure: true)
+        XCTAssertEqual(toRollback.status, 2, toRollback.output)
+        XCTAssertTrue(toRollback.stderr.contains("server #3 is itself a rollback"), toRollback.stderr)
+        XCTAssertTrue(toRollback.stderr.contains("--to server#1"), toRollback.stderr)
+
+        // The definition changes (an action more in Deploy): earlier executions ran another structure.
+        try box.commit("three", files: [".pipeline.yml": Self.definition(extraAction: true)])
+        try box.push()
+        try box.waitForStatus("server#4", "Succeeded")
+        let earlier = try box.pipeline(["rollback", "server", "--stage", "Deploy", "--to", "server#2"], allowFailure: true)
+        XCTAssertEqual(earlier.status, 2, earlier.output)
+        XCTAssertTrue(earlier.stderr.contains("server #2 ran an earlier structure of server"), earlier.stderr)
+        let automatic = try box.pipeline(["rollback", "server", "--stage", "Deploy"], allowFailure: true)
+        XCTAssertNotEqual(automatic.status, 0, automatic.output)
+        XCTAssertTrue(automatic.stderr.contains("with its current structure"), automatic.stderr)
+        XCTAssertEqual(try box.waitForExecutions(4).count, 4, "nothing was started by the refused rollbacks")
+    }
+}
