@@ -37,5 +37,17 @@ final class CodePipelineRulesTests: XCTestCase {
         XCTAssertNotEqual(automatic.status, 0, automatic.output)
         XCTAssertTrue(automatic.stderr.contains("with its current structure"), automatic.stderr)
         XCTAssertEqual(try box.waitForExecutions(4).count, 4, "nothing was started by the refused rollbacks")
+
+        // pipelineVersion: 1 until the definition changed, 2 after; the rollback ran version 1.
+        func version(_ name: String) throws -> Int? {
+            let shown = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["show", name, "--json"]).stdout.utf8)) as? [String: Any]
+            return (shown?["pipelineExecution"] as? [String: Any])?["pipelineVersion"] as? Int
+        }
+        XCTAssertEqual(try (1...4).map { try version("server#\($0)") }, [1, 1, 1, 2])
+        let state = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["status", "server", "--json"]).stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(state?["pipelineVersion"] as? Int, 2)
+        let events = try box.pipeline(["events", "--json"]).stdout.split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.compactMap { $0["detail"] as? [String: Any] }
+        XCTAssertEqual(events.last?["version"] as? Int, 2, "events carry the pipeline's version")
     }
 }

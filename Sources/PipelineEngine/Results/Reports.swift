@@ -73,7 +73,7 @@ public struct Reports: Sendable {
         let actions = try store.actions(of: e.id)
         let artifacts = try store.artifacts(of: e.id)
         let execution = PipelineExecution(
-            pipelineName: e.pipeline, pipelineVersion: 1, pipelineExecutionId: e.id, pipelineExecutionNumber: e.number, status: e.status.rawValue,
+            pipelineName: e.pipeline, pipelineVersion: e.pipelineVersion ?? 1, pipelineExecutionId: e.id, pipelineExecutionNumber: e.number, status: e.status.rawValue,
             statusSummary: e.statusSummary, executionMode: e.executionMode, executionType: e.executionType, trigger: trigger(e),
             artifactRevisions: [ArtifactRevision(name: "SourceArtifact", revisionId: e.sourceRevision, revisionSummary: commitSummary(e.sourceRevision) ?? "")],
             variables: Self.resolvedVariables(e),
@@ -170,7 +170,7 @@ public struct Reports: Sendable {
                             execution: live.executionLabel, kind: live.kind, status: live.status, liveSince: isoTime(live.liveSince ?? live.startedAt),
                             previous: before.map { PreviousDeployment(deploymentId: $0.id, revision: $0.revision, execution: $0.executionLabel) })
         }
-        return GetPipelineStateOutput(pipelineName: pipeline, pipelineVersion: 1, stageStates: stageStates,
+        return GetPipelineStateOutput(pipelineName: pipeline, pipelineVersion: executions.first?.pipelineVersion ?? 1, stageStates: stageStates,
                                       created: isoTime(executions.last?.createdAt ?? latest.createdAt),
                                       updated: isoTime(latest.endedAt ?? latest.createdAt), deployments: deployments)
     }

@@ -43,12 +43,15 @@ enum Events {
             SELECT COUNT(*) FROM events WHERE executionId = ? AND detailType = ? AND detail LIKE '%"state":"RESUMED"%'
             """), arguments: [execution.id, pipelineChange]) ?? 0
         let attempt = 1 + retries + (detailType == pipelineChange && word == "RESUMED" ? 1 : 0)
+        // The pipeline's structure version (set by the store on insert; the row in memory may predate it).
+        let version = try Int.fetchOne(db.cachedStatement(sql: "SELECT pipelineVersion FROM executions WHERE id = ?"), arguments: [execution.id])
+            ?? execution.pipelineVersion ?? 1
         var detail: [String: JSONValue] = [
             "pipeline": .string(execution.pipeline),
             "execution-id": .string(execution.id),
             "start-time": .string(isoTime(execution.startedAt ?? execution.createdAt, milliseconds: true)),
             "state": .string(word),
-            "version": .number(1),
+            "version": .number(Double(version)),
             "pipeline-execution-attempt": .number(Double(attempt)),
         ]
         if let stage { detail["stage"] = .string(stage) }

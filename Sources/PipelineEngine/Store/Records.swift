@@ -36,6 +36,8 @@ public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Send
     public var stopMode: String?
     /// What `stop --reason` said (CodePipeline's stopTrigger.reason).
     public var stopReason: String?
+    /// CodePipeline's pipelineVersion, set by the store when the row is inserted (Store's v16).
+    public var pipelineVersion: Int?
     /// The stage a retry starts at, and FAILED_ACTIONS or ALL_ACTIONS.
     public var retryStage: String?
     public var retryMode: String?

@@ -244,6 +244,35 @@ public final class Store: Sendable {
                 ALTER TABLE executions ADD COLUMN stopReason TEXT;
                 """)
         }
+        migrator.registerMigration("v16 pipeline versions") { db in
+            // CodePipeline's pipelineVersion: 1 for a pipeline's first definition, one more each time an
+            // execution brings a definition other than the one before it. Set on insert (a rollback
+            // copies its target's); the rows there were get theirs here, in the order they were made.
+            try db.execute(sql: """
+                ALTER TABLE executions ADD COLUMN pipelineVersion INTEGER;
+                CREATE TRIGGER executions_pipeline_version AFTER INSERT ON executions WHEN NEW.pipelineVersion IS NULL
+                BEGIN
+                    UPDATE executions SET pipelineVersion = COALESCE((
+                        SELECT CASE WHEN p.definitionJSON IS NEW.definitionJSON THEN p.pipelineVersion ELSE p.pipelineVersion + 1 END
+                        FROM executions p WHERE p.pipeline = NEW.pipeline AND p.id != NEW.id AND p.pipelineVersion IS NOT NULL
+                        ORDER BY p.createdAt DESC, p.number DESC LIMIT 1), 1)
+                    WHERE id = NEW.id;
+                END;
+                """)
+            var versions: [String: (version: Int, definition: String?)] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, pipeline, definitionJSON, rollbackTarget FROM executions ORDER BY pipeline, createdAt, number")
+            var updates: [(String, Int)] = []
+            while let row = try rows.next() {
+                let pipeline: String = row["pipeline"], definition: String? = row["definitionJSON"]
+                let previous = versions[pipeline]
+                let version = previous.map { $0.definition == definition || row["rollbackTarget"] as String? != nil ? $0.version : $0.version + 1 } ?? 1
+                versions[pipeline] = (version, row["rollbackTarget"] as String? != nil ? previous?.definition : definition)
+                updates.append((row["id"], version))
+            }
+            for (id, version) in updates {
+                try db.execute(sql: "UPDATE executions SET pipelineVersion = ? WHERE id = ?", arguments: [version, id])
+            }
+        }
         return migrator
     }
 
