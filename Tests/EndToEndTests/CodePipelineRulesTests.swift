@@ -8,6 +8,32 @@ final class CodePipelineRulesTests: XCTestCase {
                          Fixture.stage("Deploy", Fixture.commands("Ship", ["echo shipping"]) + (extraAction ? "\n" + Fixture.commands("Tell", ["echo told"]) : "")))
     }
 
+    /// As in CodePipeline, a Stopped execution can be retried: its stopped stage runs again (the
+    /// actions that did not succeed) and the execution goes on.
+    func testAStoppedExecutionCanBeRetried() throws {
+        let box = try Sandbox()
+        try box.git(["config", "pipeline.runnerIdleSeconds", "5"], in: box.server)
+        let go = box.exchange + "/go"
+        let wait = "test -e \"$PIPELINE_REPOSITORY/../exchange/go\" || sleep 60"
+        try box.commit("one", files: [".pipeline.yml": Fixture.pipeline(stages: Fixture.stage("Build", Fixture.commands("Quick", [wait])),
+                                                                         Fixture.stage("Deploy", Fixture.commands("Ship", ["echo shipping"])))])
+        try box.push()
+        try box.waitForStatus("server#1", "InProgress")
+        _ = try box.waitForProcess(withArgument: "60")
+        try box.pipeline(["stop", "server#1", "--abandon", "--reason", "wrong time"])
+        try box.waitForStatus("server#1", "Stopped")
+        FileManager.default.createFile(atPath: go, contents: Data())
+        let retried = try box.pipeline(["retry", "server#1"])
+        XCTAssertTrue(retried.stdout.contains("server #1 retries stage Build"), retried.stdout)
+        try box.waitForStatus("server#1", "Succeeded", timeout: 60)
+        let history = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["history", "--json"]).stdout.utf8)) as! [String: Any]
+        let summary = (history["pipelineExecutionSummaries"] as! [[String: Any]])[0]
+        XCTAssertNil(summary["stopTrigger"], "a retried execution is no longer stopped")
+        let shown = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["show", "server#1", "--json"]).stdout.utf8)) as! [String: Any]
+        let ship = (shown["stageStates"] as! [[String: Any]]).first { $0["stageName"] as? String == "Deploy" }
+        XCTAssertEqual((ship?["latestExecution"] as? [String: Any])?["status"] as? String, "Succeeded")
+    }
+
     /// A rollback goes to an execution that ran the stage, of the pipeline's current structure:
     /// AWS refuses a rollback execution as the target and one of an earlier pipeline version.
     func testRollbackRefusesARollbackAndAnEarlierStructure() throws {

@@ -40,7 +40,7 @@ final class RetryTests: XCTestCase {
         XCTAssertTrue(try box.waitForNote(commit).hasPrefix("server #1 Succeeded"))
         let again = try box.pipeline(["retry", "server#1"], allowFailure: true)
         XCTAssertEqual(again.status, 1)
-        XCTAssertTrue(again.stderr.contains("only a failed stage can be retried"), again.stderr)
+        XCTAssertTrue(again.stderr.contains("only a failed or stopped stage can be retried"), again.stderr)
 
         // --all-actions runs the succeeded ones too.
         try FileManager.default.removeItem(atPath: marker)

@@ -2,28 +2,30 @@ import Foundation
 import GRDB
 
 /// `git pipeline retry EXEC [--stage S] [--all-actions]` (CodePipeline's RetryStageExecution): the
-/// same execution runs its failed stage again — failed actions only, or all — and goes on from there.
+/// same execution runs its failed (or stopped) stage again — the actions that did not succeed, or
+/// all — and goes on from there. As in CodePipeline, a Stopped execution can be retried too.
 public enum RetryExecution {
     public static func retry(layout: StateLayout, execution name: String, stage requested: String?, allActions: Bool,
                              by actor: Actor, now: Double = Date().timeIntervalSince1970) throws -> String {
         let store = try Store(path: layout.database)
         let execution = try store.findExecution(name)
         switch execution.status {
-        case .failed: break
+        case .failed, .stopped: break
         case .superseded:
             throw OperationError(message: "\(execution.label) was superseded; a superseded execution cannot be retried (start a new one)")
         case .inProgress, .stopping:
             throw OperationError(message: "\(execution.label) is still running (a retry may already be under way)")
         default:
-            throw OperationError(message: "\(execution.label) \(execution.status): only a failed stage can be retried")
+            throw OperationError(message: "\(execution.label) \(execution.status): only a failed or stopped stage can be retried")
         }
         let stages = try store.stages(of: execution.id)
-        guard let failed = requested.map({ name in stages.first { $0.name == name } }) ?? stages.first(where: { $0.status == .failed }) else {
+        let retriable: Set<StageStatus> = [.failed, .stopped]
+        guard let failed = requested.map({ name in stages.first { $0.name == name } }) ?? stages.first(where: { retriable.contains($0.status) }) else {
             throw OperationError(message: requested.map { "\(execution.label) has no stage \($0) that ran" }
-                ?? "\(execution.label) has no failed stage (\(execution.statusSummary ?? "it failed before any stage ran"))")
+                ?? "\(execution.label) has no failed or stopped stage (\(execution.statusSummary ?? "it ended before any stage ran"))")
         }
-        guard failed.status == .failed else {
-            throw OperationError(message: "stage \(failed.name) of \(execution.label) is \(failed.status.rawValue), not Failed")
+        guard retriable.contains(failed.status) else {
+            throw OperationError(message: "stage \(failed.name) of \(execution.label) is \(failed.status.rawValue), not Failed or Stopped")
         }
         try store.write { db in
             // CodePipeline's rule: a newer execution that entered the stage supersedes the failed one.
@@ -41,10 +43,11 @@ public enum RetryExecution {
                 current.statusSummary = nil
                 current.claimedBy = nil
                 current.stopMode = nil
+                current.stopReason = nil
                 current.retryStage = failed.name
                 current.retryMode = allActions ? "ALL_ACTIONS" : "FAILED_ACTIONS"
             }
-            guard retried != nil else { throw OperationError(message: "\(execution.label) is no longer Failed; it cannot be retried") }
+            guard retried != nil else { throw OperationError(message: "\(execution.label) is no longer \(execution.status.rawValue); it cannot be retried") }
             try Audit.record(db, "RetryStageExecution", actor: actor, executionId: execution.id,
                              parameters: ["pipelineName": execution.pipeline, "pipelineExecutionId": execution.id, "stageName": failed.name,
                                           "retryMode": allActions ? "ALL_ACTIONS" : "FAILED_ACTIONS"], time: now)

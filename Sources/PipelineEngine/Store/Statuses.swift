@@ -52,7 +52,7 @@ public enum StatusMachine {
     /// The status `current` takes when `requested` is asked for, or nil when the move is refused.
     public static func next(_ current: ExecutionStatus, _ requested: ExecutionStatus, cause: StatusCause = .outcome) -> ExecutionStatus? {
         switch (current, requested, cause) {
-        case (.failed, .inProgress, .retry): return .inProgress
+        case (.failed, .inProgress, .retry), (.stopped, .inProgress, .retry): return .inProgress
         case (_, _, .retry): return nil
         case (.inProgress, _, _): return requested
         case (.stopping, .stopping, _), (.stopping, .stopped, _), (.stopping, .failed, _): return requested
