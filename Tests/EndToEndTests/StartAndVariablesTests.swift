@@ -54,6 +54,13 @@ final class StartAndVariablesTests: XCTestCase {
         XCTAssertEqual(unknown.status, 2, unknown.output)
         XCTAssertTrue(unknown.stderr.contains("has no variable `NOPE`"), unknown.stderr)
         XCTAssertEqual(try box.pipeline(["start", "--revision", "no-such-branch"], allowFailure: true).status, 2)
+        // Any revision git accepts: `main~1`, `HEAD^`, an abbreviated id.
+        try box.commit("two")
+        try box.push()
+        try box.waitForStatus("app#3", "Succeeded")
+        let back = try box.pipeline(["start", "--revision", "main~1", "--wait"])
+        XCTAssertTrue(back.stdout.contains("app #4 started for main~1@\(commit.prefix(7))"), back.stdout)
+        XCTAssertTrue(try box.pipeline(["start", "--revision", String(commit.prefix(9)), "--wait"]).stdout.contains("app #5 Succeeded"))
     }
 
     func testUnknownVariableFailsTheActionClearlyAndWaitExitsThree() throws {

@@ -18,7 +18,8 @@ public enum ManualStart {
         }
         // A branch name keeps its ref (so BranchName and the note say it); anything else is a detached revision.
         let ref: String
-        if let name = revision, try repository.referenceTarget("refs/heads/" + name) != nil {
+        // (`main~1`, a tag, an id: not a branch's name, which is fine: it is looked up, not refused.)
+        if let name = revision, ((try? repository.referenceTarget("refs/heads/" + name)) ?? nil) != nil {
             ref = "refs/heads/" + name
         } else if revision == nil {
             ref = head
