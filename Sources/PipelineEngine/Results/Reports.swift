@@ -58,9 +58,12 @@ public struct Reports: Sendable {
     public func historyText(pipeline: String?, limit: Int) throws -> String {
         let rows = try store.executions(pipeline: pipeline, limit: limit)
         if rows.isEmpty { return "no executions yet: push a commit with a .pipeline.yml\n" }
+        // The label column as wide as the longest label: padding(toLength:) would cut a long
+        // pipeline name, and its number with it.
+        let width = max(14, rows.map(\.label.count).max() ?? 0)
         return rows.map { e in
             let duration = e.startedAt.map { NoteRenderer.duration((e.endedAt ?? clock.now()) - $0, precise: false) } ?? "-"
-            return "\(e.label.padding(toLength: 14, withPad: " ", startingAt: 0)) \(e.status.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) " +
+            return "\(e.label.padding(toLength: width, withPad: " ", startingAt: 0)) \(e.status.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) " +
                 "\(e.refShortName)@\(e.sourceRevision.prefix(7))  \(duration)  \(isoTime(e.createdAt))  \(e.id)"
         }.joined(separator: "\n") + "\n"
     }
