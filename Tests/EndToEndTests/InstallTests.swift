@@ -75,6 +75,27 @@ final class InstallTests: XCTestCase {
         XCTAssertTrue(doctor.stdout.contains("problem: no post-receive hook") && doctor.stdout.contains("git pipeline install"), doctor.stdout)
     }
 
+    /// notes.displayRef follows pipeline.notesRef (a re-install after the setting changed moves it),
+    /// leaves a display ref the admin chose alone, and goes with uninstall when install set it.
+    func testTheDisplayedNotesRefFollowsTheSettingAndLeavesWithUninstall() throws {
+        let box = try Sandbox()
+        func display() throws -> String {
+            try box.git(["config", "--get-all", "notes.displayRef"], in: box.server, allowFailure: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        XCTAssertEqual(try display(), "refs/notes/ci")
+        try box.git(["config", "pipeline.notesRef", "refs/notes/results"], in: box.server)
+        try box.run(Sandbox.binary, ["install", box.server])
+        XCTAssertEqual(try display(), "refs/notes/results")
+        try box.run(Sandbox.binary, ["uninstall", box.server])
+        XCTAssertEqual(try display(), "", "uninstall removes the display ref it set")
+
+        let mine = try Sandbox(install: false)
+        try mine.git(["config", "notes.displayRef", "refs/notes/review"], in: mine.server)
+        try mine.run(Sandbox.binary, ["install", mine.server])
+        try mine.run(Sandbox.binary, ["uninstall", mine.server])
+        XCTAssertEqual(try mine.git(["config", "notes.displayRef"], in: mine.server).stdout, "refs/notes/review\n", "the admin's own is kept")
+    }
+
     func testUninstallKeepsHistoryUnlessPurged() throws {
         let box = try Sandbox()
         let commit = try box.commit("one", files: [".pipeline.yml": Self.quick])

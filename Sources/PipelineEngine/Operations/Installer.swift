@@ -103,7 +103,14 @@ public struct Installer {
         }
         let settings = try PipelineSettings(repository: repository)
         if try repository.configString("pipeline.notesRef") == nil { try repository.setConfig("pipeline.notesRef", settings.notesRef) }
-        if try repository.configString("notes.displayRef") == nil { try repository.setConfig("notes.displayRef", settings.notesRef) }
+        // `git log` on the server shows our notes: the ref pipeline.notesRef names. One we set before
+        // (the default, or a notes ref the settings have moved away from) follows the setting.
+        let display = try repository.configString("notes.displayRef")
+        let setBefore = try repository.configString("pipeline.displayRefSet")
+        if display == nil || (display != settings.notesRef && (display == "refs/notes/ci" || display == setBefore)) {
+            try repository.setConfig("notes.displayRef", settings.notesRef)
+            try repository.setConfig("pipeline.displayRefSet", settings.notesRef)
+        }
         done.append("notes in \(settings.notesRef); read them with git log --notes=\(settings.notesName)")
         return done
     }
@@ -123,7 +130,11 @@ public struct Installer {
                 done.append("restored the earlier \(name) hook")
             }
         }
-        for name in ["pipeline.notesRef", "pipeline.runnerIdleSeconds", "pipeline.killGraceSeconds"] { try repository.unsetConfig(name) }
+        // notes.displayRef goes too when it is the one install set.
+        if let set = try repository.configString("pipeline.displayRefSet"), try repository.configString("notes.displayRef") == set {
+            try repository.unsetConfig("notes.displayRef")
+        }
+        for name in ["pipeline.notesRef", "pipeline.runnerIdleSeconds", "pipeline.killGraceSeconds", "pipeline.displayRefSet"] { try repository.unsetConfig(name) }
         let layout = StateLayout(gitDirectory: repository.gitDirectory)
         if purge {
             try? FileManager.default.removeItem(atPath: layout.root)
