@@ -3,6 +3,28 @@ import XCTest
 
 /// What the commands print for people: nothing cut, nothing that contradicts itself.
 final class CLIOutputTests: XCTestCase {
+    /// A runner killed mid-execution: doctor says what happened (in progress under a runner that
+    /// is gone), not that executions wait while it counts none waiting.
+    func testDoctorNamesExecutionsLeftByADeadRunnerForWhatTheyAre() throws {
+        let box = try Sandbox()
+        try box.git(["config", "pipeline.runnerIdleSeconds", "30"], in: box.server)
+        try box.commit("one", files: [".pipeline.yml": Fixture.pipeline(stages: Fixture.quickStage("sleep 60"))])
+        try box.push()
+        try box.waitForStatus("server#1", "InProgress")
+        _ = try box.waitForProcess(withArgument: "60")
+        let runners = try box.run("pgrep", ["-f", "git-pipeline runner --git-dir \(box.server)$"]).stdout.split(separator: "\n").compactMap { pid_t($0) }
+        XCTAssertEqual(runners.count, 1, "the runner the push started")
+        for runner in runners { kill(runner, SIGKILL) }
+        let deadline = Date().addingTimeInterval(10)
+        while box.runnerHoldsLock() && Date() < deadline { usleep(50_000) }
+        let doctor = try box.pipeline(["doctor"], allowFailure: true)
+        XCTAssertTrue(doctor.output.contains("runner: not running — 1 execution in progress, 0 waiting"), doctor.output)
+        XCTAssertTrue(doctor.output.contains("1 execution was in progress under a runner that is gone"), doctor.output)
+        XCTAssertFalse(doctor.output.contains("are waiting"), doctor.output)
+        try box.pipeline(["stop", "server#1", "--abandon"])  // a runner recovers it, so the folder can go
+        try box.waitForStatus("server#1", "Stopped")
+    }
+
     func testHistoryShowsALongPipelineNameWithItsNumber() throws {
         let box = try Sandbox()
         let name = "a-pipeline-with-a-rather-long-name"

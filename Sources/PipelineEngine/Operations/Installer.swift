@@ -266,12 +266,17 @@ public struct Installer {
             if check == "ok" { ok.append("store \(layout.database): integrity ok, journal \(mode ?? "?")") } else {
                 problems.append("store integrity check failed: \(check ?? "?") — restore \(layout.database) from a backup")
             }
-            let stuck = try store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM executions WHERE status = 'InProgress' AND claimedBy IS NOT NULL") } ?? 0
-            let waiting = try store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM executions WHERE status = 'InProgress' AND claimedBy IS NULL") } ?? 0
+            let stuck = try store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM executions WHERE status IN ('InProgress', 'Stopping') AND claimedBy IS NOT NULL") } ?? 0
+            let waiting = try store.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM executions WHERE status IN ('InProgress', 'Stopping') AND claimedBy IS NULL") } ?? 0
             let running = Runner.isRunning(layout)
-            ok.append("runner: \(running ? "running" : "not running") — \(stuck) executions in progress, \(waiting) waiting")
-            if !running && (stuck > 0 || waiting > 0) {
-                problems.append("executions are waiting but no runner is running — run `git pipeline runner` (it recovers them)")
+            func executions(_ count: Int) -> String { "\(count) execution\(count == 1 ? "" : "s")" }
+            ok.append("runner: \(running ? "running" : "not running") — \(executions(stuck)) in progress, \(waiting) waiting")
+            if !running && stuck > 0 {
+                problems.append("\(executions(stuck)) \(stuck == 1 ? "was" : "were") in progress under a runner that is gone — " +
+                                "run `git pipeline runner` (it recovers \(stuck == 1 ? "it" : "them"))")
+            }
+            if !running && waiting > 0 {
+                problems.append("\(executions(waiting)) \(waiting == 1 ? "is" : "are") waiting and no runner is running — run `git pipeline runner`")
             }
         } catch {
             problems.append("cannot open the store \(layout.database): \(error)")
