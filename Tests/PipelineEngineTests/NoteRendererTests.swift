@@ -42,12 +42,28 @@ final class NoteRendererTests: XCTestCase {
         XCTAssertTrue(note.hasSuffix("  stage Build failed\n"), note)
     }
 
-    func testOnlyTheLatestExecutionOfEachPipelineIsDrawn() {
-        let older = record(number: 1, status: "Failed", stages: [])
+    func testTheLatestExecutionIsDrawnAndEveryOtherGetsALine() {
+        var older = record(number: 1, status: "Failed", stages: [])
+        older.ref = "refs/heads/feature/x"
         let newer = record(number: 2, status: "Succeeded", stages: [])
-        let note = NoteRenderer.render([newer, older], notesName: "ci")
+        let oldest = record(number: 0, status: "Succeeded", stages: [])
+        let note = NoteRenderer.render([older, newer, oldest], notesName: "ci")
         XCTAssertTrue(note.hasPrefix("app #2 Succeeded"), note)
-        XCTAssertFalse(note.contains("app #1"), note)
+        XCTAssertTrue(note.hasSuffix("""
+              SourceArtifact sha256:abc123
+              also on this commit: app #1 Failed  feature/x  41s  2026-11-22 10:04 UTC
+              also on this commit: app #0 Succeeded  main  41s  2026-11-22 10:04 UTC
+
+            """), note)
+    }
+
+    func testAnAbandonedActionIsNotCalledFailed() {
+        let note = NoteRenderer.render([record(number: 4, status: "Stopped", stages: [
+            .init(name: "Build", status: "Stopped", actions: [action("Test", "Abandoned", 2, error: "exit status 143", command: "sleep 60")]),
+        ])], notesName: "ci")
+        XCTAssertTrue(note.contains("  Build  Stopped  Test 2.0s abandoned\n"), note)
+        XCTAssertTrue(note.contains("    Test: abandoned by a stop while running `sleep 60`\n"), note)
+        XCTAssertFalse(note.contains("143"), note)
     }
 
     func testAnInvalidDefinitionSaysHowToFixIt() {

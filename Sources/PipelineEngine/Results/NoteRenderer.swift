@@ -1,17 +1,26 @@
 import Foundation
 import PipelineModel
 
-/// Draws the human-readable note (SPEC §1): one block per pipeline, its latest execution on the commit.
+/// Draws the human-readable note (SPEC §1): one block per pipeline, its latest execution on the
+/// commit, then one line for every other execution of it that ran on the commit (another branch,
+/// a start by hand), newest first: none is hidden.
 public enum NoteRenderer {
     public static func render(_ records: [NoteRecord], notesName: String) -> String {
-        var latest: [String: NoteRecord] = [:]
-        for record in records where (latest[record.pipeline]?.number ?? 0) < record.number { latest[record.pipeline] = record }
-        return latest.keys.sorted().map { block(latest[$0]!, notesName: notesName) }.joined(separator: "\n")
+        let byPipeline = Dictionary(grouping: records, by: \.pipeline)
+        return byPipeline.keys.sorted().map { pipeline in
+            let runs = byPipeline[pipeline]!.sorted { $0.number > $1.number }
+            return block(runs[0], notesName: notesName) + runs.dropFirst().map { "  also on this commit: " + header($0) + "\n" }.joined()
+        }.joined(separator: "\n")
+    }
+
+    /// `app #12 Succeeded  main  41s  2026-11-22 10:04 UTC`
+    static func header(_ r: NoteRecord) -> String {
+        let started = r.startTime.replacingOccurrences(of: "T", with: " ").prefix(16) + " UTC"
+        return "\(r.label) \(r.status)  \(shortRefName(r.ref))  \(duration(r.durationSeconds ?? 0, precise: false))  \(started)"
     }
 
     static func block(_ r: NoteRecord, notesName: String) -> String {
-        let started = r.startTime.replacingOccurrences(of: "T", with: " ").prefix(16) + " UTC"
-        var lines = ["\(r.label) \(r.status)  \(shortRefName(r.ref))  \(duration(r.durationSeconds ?? 0, precise: false))  \(started)"]
+        var lines = [header(r)]
         if let error = r.definitionError {
             lines += error.split(separator: "\n").map { "  " + $0 }
             lines.append("  fix \(r.definitionPath) and push again; `git pipeline lint \(r.definitionPath)` checks it locally")
@@ -30,12 +39,16 @@ public enum NoteRenderer {
                 var text = action.name
                 if let seconds = action.durationSeconds { text += " " + duration(seconds, precise: true) }
                 if action.status == "Failed" { text += " failed" }
+                if action.status == "Abandoned" { text += " abandoned" }
                 if action.status == "InProgress" { text += " running" }
                 if let summary = action.summary, !summary.isEmpty, action.status != "Failed" { text += "  " + Sanitized.text(summary) }
                 parts.append(text)
                 if action.status == "Failed" || action.status == "Abandoned" {
-                    let reason = Sanitized.text(action.failedCommand.map { "command `\($0)` failed" + (action.errorMessage.map { " (\($0))" } ?? "") }
-                        ?? action.errorMessage ?? "failed")
+                    // An abandoned action was stopped, not failed: its exit status (143, SIGTERM's) says nothing.
+                    let reason = action.status == "Abandoned"
+                        ? "abandoned by a stop" + (action.failedCommand.map { " while running `\(Sanitized.text($0))`" } ?? "")
+                        : Sanitized.text(action.failedCommand.map { "command `\($0)` failed" + (action.errorMessage.map { " (\($0))" } ?? "") }
+                            ?? action.errorMessage ?? "failed")
                     details.append("    \(action.name): \(reason)")
                     details.append("    log: git pipeline logs \(r.pipeline)#\(r.number) --action \(action.name)")
                 }
