@@ -6,7 +6,8 @@ final class ApprovalTimeoutTests: XCTestCase {
     func testNotificationsAndTimeout() throws {
         let box = try Sandbox()
         try box.git(["config", "pipeline.runnerIdleSeconds", "5"], in: box.server)
-        try box.git(["config", "pipeline.notify", "cat > \(box.root)/from-config.json"], in: box.server)
+        // A pipeline ending in a comment: the message reaches the whole command.
+        try box.git(["config", "pipeline.notify", "tee \(box.root)/from-config.json | wc -c > \(box.root)/count # keep a copy"], in: box.server)
         let definition = """
             stages:
               - name: Gate
@@ -39,6 +40,7 @@ final class ApprovalTimeoutTests: XCTestCase {
         XCTAssertNotNil(approval["expires"] as? String)
         let fromConfig = try box.waitForFile(box.root + "/from-config.json")
         XCTAssertTrue(fromConfig.contains("\"actionName\" : \"Security\""), fromConfig)
+        XCTAssertEqual(Int(try box.waitForFile(box.root + "/count").trimmingCharacters(in: .whitespacesAndNewlines)), fromConfig.utf8.count)
 
         // Nobody decides: after timeoutInMinutes both end Failed, and so does the execution.
         let note = try box.waitForNote(commit, timeout: 120)

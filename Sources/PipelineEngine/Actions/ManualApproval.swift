@@ -87,7 +87,10 @@ extension ManualApproval {
             var environment = context.environment(sourceDirectory: context.workspace, secondaryInputs: [:])
             environment["PIPELINE_APPROVAL_FILE"] = path
             let launcher = context.world.launcher
-            var spec = ProcessLauncher.Spec(executable: "/bin/bash", arguments: ["--noprofile", "--norc", "-c", command + " < \"$PIPELINE_APPROVAL_FILE\""],
+            // The message is the whole command's stdin (a pipeline, a comment at the end, several
+            // lines): the shell's own, not a redirection appended to the command's text.
+            var spec = ProcessLauncher.Spec(executable: "/bin/bash",
+                                            arguments: ["--noprofile", "--norc", "-c", "exec < \"$PIPELINE_APPROVAL_FILE\"\n" + command],
                                             environment: environment, logPath: context.logPath)
             // The action's NotificationCommand is the pusher's code: it runs in the sandbox. The
             // admin's `pipeline.notify` is trusted and runs as the runner.
