@@ -15,6 +15,13 @@ struct RepositoryOptions: ParsableArguments {
     func installedLayout() throws -> StateLayout {
         let layout = StateLayout(gitDirectory: try gitDirectory())
         guard layout.isInstalled else {
+            // In a clone, the results are the server's notes: say how to read them here, not to install into the clone.
+            if let repository = try? Repository(path: layout.gitDirectory), !repository.isBare {
+                let notes = (try? PipelineSettings(repository: repository).notesName) ?? "ci"
+                throw CommandError.failed("this is a clone (\(layout.gitDirectory)); git-pipeline runs on the server's bare repository. " +
+                                          "Here, read its results: git fetch origin 'refs/notes/*:refs/notes/*' && git log --notes=\(notes); " +
+                                          "on the server: git -C REPOSITORY.git pipeline status")
+            }
             throw CommandError.failed("git-pipeline is not installed in \(layout.gitDirectory); run `git pipeline install \(layout.gitDirectory)`")
         }
         return layout

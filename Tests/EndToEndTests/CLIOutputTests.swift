@@ -25,6 +25,18 @@ final class CLIOutputTests: XCTestCase {
         try box.waitForStatus("server#1", "Stopped")
     }
 
+    /// In a clone, the commands say how to read the server's results, not to install into the clone.
+    func testInAClonePeopleAreToldWhereTheResultsAre() throws {
+        let box = try Sandbox()
+        try box.commit("one", files: [".pipeline.yml": Sandbox.quickPipeline()])
+        try box.push()
+        let status = try box.run(Sandbox.binary, ["status"], in: box.clone, allowFailure: true)
+        XCTAssertNotEqual(status.status, 0)
+        XCTAssertTrue(status.stderr.contains("this is a clone"), status.stderr)
+        XCTAssertTrue(status.stderr.contains("git fetch origin 'refs/notes/*:refs/notes/*' && git log --notes=ci"), status.stderr)
+        XCTAssertFalse(status.stderr.contains("pipeline install"), status.stderr)
+    }
+
     func testHistoryShowsALongPipelineNameWithItsNumber() throws {
         let box = try Sandbox()
         let name = "a-pipeline-with-a-rather-long-name"
