@@ -36,7 +36,14 @@ public enum Definitions {
                                                     fix: "commit the definition itself, or a link to a file inside the repository")])
             return LoadedDefinition(path: path, blob: blob, result: .failure(error), repositoryName: repositoryName)
         }
-        let text = String(decoding: try repository.blob(blob), as: UTF8.self)
+        // As lint reads it: a file that is not UTF-8 text (or holds a NUL) fails here, where lint fails it,
+        // instead of running as a pipeline named with replacement characters.
+        let text: String
+        switch DefinitionText.decode(try repository.blob(blob), file: path) {
+        case .success(let decoded): text = decoded
+        case .failure(let diagnostic):
+            return LoadedDefinition(path: path, blob: blob, result: .failure(DefinitionError([diagnostic])), repositoryName: repositoryName)
+        }
         let name = DefinitionFiles.defaultName(path: path, repositoryName: repositoryName)
         let result: Result<PipelineDeclaration, DefinitionError>
         do throws(DefinitionError) {

@@ -26,9 +26,11 @@ public enum Linter {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw OperationError(message: "cannot read \(file)")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            return Report(file: file, kind: kind ?? .pipeline, diagnostics: [
-                Diagnostic(.error, SourceLocation(file: file, line: 1, column: 1), "the file is not UTF-8 text", fix: "save it as UTF-8")])
+        // The same decoding as a push's (Definitions.load): UTF-8, no NUL, or the error where it is.
+        let text: String
+        switch DefinitionText.decode(Array(data), file: file) {
+        case .success(let decoded): text = decoded
+        case .failure(let diagnostic): return Report(file: file, kind: kind ?? .pipeline, diagnostics: [diagnostic])
         }
         let detected = kind ?? LintKind.detect(path: file, text: text)
         var name = (file as NSString).lastPathComponent

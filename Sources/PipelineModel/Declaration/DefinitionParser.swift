@@ -50,7 +50,7 @@ public struct DefinitionParser: YAMLReading {
         var parser = DefinitionParser(file: file)
         // Parse first: the receiver of `outcome` must be the parser after parsing.
         let result = parser.parse(text, defaultName: defaultName)
-        switch parser.outcome(result, empty: "the definition is empty", fix: "add `stages:` with at least one stage") {
+        switch parser.outcome(result, empty: emptyMessage, fix: emptyFix) {
         case .success(let (parsed, warnings)):
             var declaration = parsed
             declaration.warnings = warnings
@@ -91,10 +91,15 @@ public struct DefinitionParser: YAMLReading {
         return parse(root: root, defaultName: defaultName)
     }
 
+    static let emptyMessage = "the definition is empty", emptyFix = "add `stages:` with at least one stage"
+
     /// Every pipeline of a document (a CloudFormation template may hold several), for `lint`.
     public static func check(_ text: String, file: String, defaultName: String) -> [Diagnostic] {
         var parser = DefinitionParser(file: file)
-        guard let document = parser.composeDocument(text) else { return parser.diagnostics }
+        // An empty (or comment-only) file fails a push with this error: lint says the same.
+        guard let document = parser.composeDocument(text) else {
+            return parser.diagnostics.isEmpty ? [Diagnostic(.error, parser.location(nil), emptyMessage, fix: emptyFix)] : parser.diagnostics
+        }
         if let imported = parser.importedPipelines(document) {
             for root in imported { _ = parser.parse(root: root, defaultName: defaultName) }
         } else if !parser.isForeign(document) {
@@ -414,8 +419,19 @@ public struct DefinitionParser: YAMLReading {
                                fix: "move `\(action.name)` to a later stage")
                     }
                     for input in action.inputArtifacts where produced[input] == nil {
-                        let hint = closestMatch(to: input, in: Array(produced.keys)).map { "did you mean `\($0)`?" }
-                            ?? closestMatch(to: input, in: declaredOutputs(stages)).map { "did you mean `\($0)`? (it is produced later: move this action after it)" }
+                        // Produced, but not before this action (later, at the same time, or by itself: a
+                        // cycle): say by whom, rather than suggest the very name that was written.
+                        let producer = stages.flatMap { stage in stage.actions.map { (stage, $0) } }
+                            .first { $0.1.outputArtifacts.contains { $0.name == input } }
+                        let hint: String? = if let (where_, by) = producer {
+                            by.name == action.name && where_.name == stage.name
+                                ? "`\(action.name)` cannot take its own output: give it another input, or produce `\(input)` in an earlier action"
+                                : "`\(input)` is produced by `\(by.name)` (stage `\(where_.name)`, runOrder \(by.runOrder)), which does not run before " +
+                                  "`\(action.name)`: move `\(by.name)` to an earlier stage or a lower runOrder"
+                        } else {
+                            closestMatch(to: input, in: Array(produced.keys)).map { "did you mean `\($0)`?" }
+                                ?? closestMatch(to: input, in: declaredOutputs(stages).filter { $0 != input }).map { "did you mean `\($0)`? (it is produced later: move this action after it)" }
+                        }
                         report("input artifact `\(input)` of action `\(action.name)` is not produced by any earlier action",
                                fix: hint ?? "name an output artifact of an action in an earlier stage (or a lower runOrder)")
                     }
