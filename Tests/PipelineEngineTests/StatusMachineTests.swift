@@ -17,8 +17,10 @@ final class StatusMachineTests: XCTestCase {
         XCTAssertNil(StatusMachine.next(.failed, .succeeded))
         XCTAssertNil(StatusMachine.next(.failed, .inProgress))
         XCTAssertEqual(StatusMachine.next(.failed, .inProgress, cause: .retry), .inProgress)
-        // A retry leaves Failed only: not a success, a stop or a supersede.
-        for status in ExecutionStatus.allCases where status != .failed {
+        // As in CodePipeline, a Stopped execution can be retried too (issue 13).
+        XCTAssertEqual(StatusMachine.next(.stopped, .inProgress, cause: .retry), .inProgress)
+        // A retry leaves Failed and Stopped only: not a success or a supersede.
+        for status in ExecutionStatus.allCases where status != .failed && status != .stopped {
             XCTAssertNil(StatusMachine.next(status, .inProgress, cause: .retry), "retry from \(status)")
         }
         XCTAssertNil(StatusMachine.next(.failed, .succeeded, cause: .retry))
