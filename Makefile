@@ -2,7 +2,7 @@
 SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib
 
-.PHONY: deps build release demo test bench fuzz clean
+.PHONY: deps build release demo test bench install fuzz clean
 
 deps:
 	@sh scripts/ensure-deps.sh
@@ -20,7 +20,15 @@ demo: release
 # XCTest's; Swift Testing would only add a closing line about zero tests.
 test: deps
 	$(SWIFT) build
+	$(SWIFT) build --product generate-manual
 	$(SWIFT) test --disable-swift-testing
+
+# The binaries, the man page (`man git-pipeline`, `git help pipeline`) and bash, zsh and fish
+# completions (`git pipeline <TAB>` too), under PREFIX; DESTDIR for packaging.
+PREFIX ?= /usr/local
+install: release
+	$(SWIFT) build $(RELEASE_FLAGS) --product generate-manual
+	@sh scripts/install.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)" "$(PREFIX)"
 
 bench: release
 	@sh scripts/bench.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/git-pipeline"

@@ -96,6 +96,44 @@ final class InstallTests: XCTestCase {
         XCTAssertEqual(try mine.git(["config", "notes.displayRef"], in: mine.server).stdout, "refs/notes/review\n", "the admin's own is kept")
     }
 
+    /// `make install`'s script: `git help pipeline` opens the man page made from the commands, and
+    /// `git pipeline sta<TAB>` completes through git's own bash completion.
+    func testMakeInstallGivesAManPageAndCompletionsForGitPipeline() throws {
+        let folder = (Sandbox.binary as NSString).deletingLastPathComponent
+        guard FileManager.default.isExecutableFile(atPath: folder + "/generate-manual") else {
+            throw XCTSkip("generate-manual is not built: run `make test` (it builds it)")
+        }
+        let box = try Sandbox(install: false)
+        let package = AWSModelTests.package
+        let destination = box.root + "/dest"
+        try box.run("sh", [package + "/scripts/install.sh", folder, "/usr"], environment: ["DESTDIR": destination])
+        let prefix = destination + "/usr"
+        let environment = ["PATH": prefix + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+                           "MANPATH": prefix + "/share/man", "MANPAGER": "cat", "MANWIDTH": "100"]
+        let manual = try box.run("git", ["help", "-m", "pipeline"], environment: environment)
+        XCTAssertTrue(manual.stdout.contains("git-pipeline"), manual.output)
+        XCTAssertTrue(manual.stdout.contains("rollback"), "every command is in the page:\n\(manual.stdout.prefix(2000))")
+        for shell in ["zsh/site-functions/_git-pipeline", "fish/vendor_completions.d/git-pipeline.fish"] {
+            XCTAssertGreaterThan((try? FileManager.default.attributesOfItem(atPath: prefix + "/share/" + shell)[.size] as? Int) ?? 0, 100, shell)
+        }
+        let gitCompletion = "/usr/share/bash-completion/completions/git"
+        guard FileManager.default.fileExists(atPath: gitCompletion) else { throw XCTSkip("no git bash completion at \(gitCompletion)") }
+        let script = """
+            source /usr/share/bash-completion/bash_completion 2>/dev/null
+            source \(gitCompletion)
+            source \(prefix)/share/bash-completion/completions/git-pipeline
+            complete() { COMPREPLY=(); COMP_LINE="$1"; COMP_POINT=${#COMP_LINE}; read -ra COMP_WORDS <<< "$1"
+                         [ "${1: -1}" = " " ] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+                         __git_func_wrap __git_main; echo "$1 => ${COMPREPLY[*]}"; }
+            complete "git pipeline sta"
+            complete "git pipeline history --"
+            """
+        let completed = try box.run("bash", ["-c", script], environment: environment).stdout
+        XCTAssertTrue(completed.contains("git pipeline sta => start status\n"), completed)
+        XCTAssertTrue(completed.contains("--json"), completed)
+        XCTAssertTrue(completed.contains("--limit"), completed)
+    }
+
     func testUninstallKeepsHistoryUnlessPurged() throws {
         let box = try Sandbox()
         let commit = try box.commit("one", files: [".pipeline.yml": Self.quick])
