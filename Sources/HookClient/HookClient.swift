@@ -114,7 +114,7 @@ public enum HookClient {
         // Linked as hooks/pre-receive or hooks/post-receive, git runs us directly: our parent is
         // git-receive-pack. Through a shim: `git-pipeline-hook HOOK $PPID`.
         let invokedAs = baseName(argument(0) ?? "")
-        let linked = invokedAs == "pre-receive" || invokedAs == "post-receive"
+        let linked = HookWire.hooks.contains(invokedAs)
         let hook = linked ? invokedAs : (argument(1) ?? "post-receive")
         let receivePack = linked ? getppid() : argument(2).flatMap { Int32($0) }
         let input = readAll(0)
