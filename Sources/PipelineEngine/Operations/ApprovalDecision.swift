@@ -13,8 +13,7 @@ public enum ApprovalDecision {
         let parameters = ["pipelineName": execution.pipeline, "pipelineExecutionId": execution.id, "stageName": stage, "actionName": action,
                           "result": approve ? "Approved" : "Rejected"]
         // The action's own approvers, else the repository's (pipeline.approvers); none: anyone.
-        let declared = execution.definitionJSON.flatMap { try? JSONDecoder().decode(PipelineDeclaration.self, from: Data($0.utf8)) }?
-            .stages.first { $0.name == stage }?.actions.first { $0.name == action }?.approvers
+        let declared = execution.declaration?.stages.first { $0.name == stage }?.actions.first { $0.name == action }?.approvers
         let approvers = declared ?? configured
         if !approvers.isEmpty && !Identity.isListed(actor, in: approvers) {
             let message = "\(actor) may not decide \(stage)/\(action) of \(execution.label): its approvers are \(approvers.joined(separator: ", "))" +

@@ -26,9 +26,7 @@ public enum StageRollback {
         // CodePipeline rolls back only within the pipeline's current structure: the stages of its
         // newest execution's definition.
         let current = Reports.latestDeclaration(try store.executions(pipeline: pipeline, limit: 50))?.stages
-        func structure(_ execution: ExecutionRecord) -> [Stage]? {
-            execution.definitionJSON.flatMap { try? JSONDecoder().decode(PipelineDeclaration.self, from: Data($0.utf8)) }?.stages
-        }
+        func structure(_ execution: ExecutionRecord) -> [Stage]? { execution.declaration?.stages }
         if let name {
             target = try store.findExecution(name)
             guard target.pipeline == pipeline else {
@@ -64,8 +62,7 @@ public enum StageRollback {
             }
             target = found
         }
-        guard let json = target.definitionJSON, let declaration = try? JSONDecoder().decode(PipelineDeclaration.self, from: Data(json.utf8)),
-              let index = declaration.stages.firstIndex(where: { $0.name == stage }) else {
+        guard let declaration = target.declaration, let index = declaration.stages.firstIndex(where: { $0.name == stage }) else {
             throw OperationError(message: "\(target.label) has no stage \(stage)", isUsage: true)
         }
         guard index > 0 else {

@@ -73,8 +73,7 @@ public final class NotesWriter: Sendable {
 
     private func declaredNames(_ execution: ExecutionRecord) -> [(stage: String, actions: [String])]? {
         if let known = layouts.withLock({ $0[execution.id] }) { return known }
-        guard let json = execution.definitionJSON,
-              let declaration = try? JSONDecoder().decode(PipelineDeclaration.self, from: Data(json.utf8)) else { return nil }
+        guard let declaration = execution.declaration else { return nil }
         let names = declaration.stages.map { (stage: $0.name, actions: $0.actions.map(\.name)) }
         layouts.withLock { cache in
             if cache.count > 1000 { cache.removeAll() }  // a long-lived runner's: bounded

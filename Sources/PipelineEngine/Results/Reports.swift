@@ -48,11 +48,7 @@ public struct Reports: Sendable {
     /// The pipeline-level variables of an execution as it resolved them: each declared variable
     /// with its value given at start, else its default (ResolvedPipelineVariable).
     static func resolvedVariables(_ e: ExecutionRecord) -> [ResolvedPipelineVariable] {
-        let declaration = e.definitionJSON.flatMap { try? JSONDecoder().decode(PipelineDeclaration.self, from: Data($0.utf8)) }
-        let given = e.variables.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
-        return (declaration?.variables ?? []).compactMap { variable in
-            (given[variable.name] ?? variable.defaultValue).map { ResolvedPipelineVariable(name: variable.name, resolvedValue: $0) }
-        }
+        e.declaration.map { e.pipelineVariables(of: $0).map { ResolvedPipelineVariable(name: $0.name, resolvedValue: $0.value) } } ?? []
     }
 
     public func historyText(pipeline: String?, limit: Int) throws -> String {
@@ -129,9 +125,7 @@ public struct Reports: Sendable {
 
     /// The declaration of the newest of `executions` (newest first) that had a valid one.
     static func latestDeclaration(_ executions: [ExecutionRecord]) -> PipelineDeclaration? {
-        executions.lazy.compactMap { $0.definitionJSON }.first.flatMap {
-            try? JSONDecoder().decode(PipelineDeclaration.self, from: Data($0.utf8))
-        }
+        executions.first { $0.definitionJSON != nil }?.declaration
     }
 
     /// GetPipelineState's shape for one pipeline, from its declaration in the latest execution.

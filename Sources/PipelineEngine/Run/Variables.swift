@@ -20,10 +20,7 @@ struct VariableResolver {
     /// a later action's output replaces an earlier one's).
     init(execution: ExecutionRecord, declaration: PipelineDeclaration, actions: [ActionRecord]) {
         var values = ["codepipeline.PipelineExecutionId": execution.id]
-        let overrides = execution.variables.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
-        for variable in declaration.variables {
-            if let value = overrides[variable.name] ?? variable.defaultValue { values["variables.\(variable.name)"] = value }
-        }
+        for (name, value) in execution.pipelineVariables(of: declaration) { values["variables.\(name)"] = value }
         var namespaces: [String: String] = [:]  // "stage/action" → namespace
         for stage in declaration.stages {
             for action in stage.actions { if let ns = action.namespace { namespaces["\(stage.name)/\(action.name)"] = ns } }

@@ -71,6 +71,19 @@ public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Send
         self.rollbackTarget = rollbackTarget
     }
 
+    /// The declaration the execution runs (nil when its definition did not parse): the one decoding
+    /// of `definitionJSON` for every reader.
+    public var declaration: PipelineDeclaration? {
+        definitionJSON.flatMap { try? JSONDecoder().decode(PipelineDeclaration.self, from: Data($0.utf8)) }
+    }
+
+    /// The pipeline-level variables the execution resolves (CodePipeline's rule): each declared
+    /// variable with the value given at start, else its default. `variables.NAME` reads these.
+    func pipelineVariables(of declaration: PipelineDeclaration) -> [(name: String, value: String)] {
+        let given = variables.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+        return declaration.variables.compactMap { variable in (given[variable.name] ?? variable.defaultValue).map { (variable.name, $0) } }
+    }
+
     /// CodePipeline's executionType: STANDARD, or ROLLBACK for a stage rollback.
     public var executionType: String { rollbackTarget == nil ? "STANDARD" : "ROLLBACK" }
 
