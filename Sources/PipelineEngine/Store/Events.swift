@@ -38,14 +38,13 @@ enum Events {
                        stage: String? = nil, action: ActionRecord? = nil, inputArtifacts: [ArtifactReference] = [],
                        outputArtifacts: [ArtifactReference] = [], time: Double) throws -> Int64 {
         let word = state(status)
-        // Each retry of the execution (a RESUMED pipeline event) starts its next attempt.
-        let retries = try Int.fetchOne(db.cachedStatement(sql: """
-            SELECT COUNT(*) FROM events WHERE executionId = ? AND detailType = ? AND detail LIKE '%"state":"RESUMED"%'
-            """), arguments: [execution.id, pipelineChange]) ?? 0
-        let attempt = 1 + retries + (detailType == pipelineChange && word == "RESUMED" ? 1 : 0)
-        // The pipeline's structure version (set by the store on insert; the row in memory may predate it).
-        let version = try Int.fetchOne(db.cachedStatement(sql: "SELECT pipelineVersion FROM executions WHERE id = ?"), arguments: [execution.id])
-            ?? execution.pipelineVersion ?? 1
+        // From the row, not the record in memory, which may predate them: the pipeline's version (set on
+        // insert), the attempt (a retry's), and where the store is (the artifacts' folder beside it).
+        let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT pipelineVersion, attempt, (SELECT file FROM pragma_database_list WHERE name = 'main') AS database FROM executions WHERE id = ?
+            """), arguments: [execution.id])
+        let version: Int = row?["pipelineVersion"] ?? execution.pipelineVersion ?? 1
+        let attempt: Int = row?["attempt"] ?? execution.attempt
         var detail: [String: JSONValue] = [
             "pipeline": .string(execution.pipeline),
             "execution-id": .string(execution.id),
@@ -56,8 +55,7 @@ enum Events {
         ]
         if let stage { detail["stage"] = .string(stage) }
         if let action {
-            let database = try String.fetchOne(db.cachedStatement(sql: "SELECT file FROM pragma_database_list WHERE name = 'main'")) ?? ""
-            let folder = (database as NSString).deletingLastPathComponent + "/artifacts"
+            let folder = ((row?["database"] as String? ?? "") as NSString).deletingLastPathComponent + "/artifacts"
             func references(_ artifacts: [ArtifactReference]) -> JSONValue {
                 .array(artifacts.map { .object(["name": .string($0.name),
                                                 "s3location": .object(["bucket": .string(folder), "key": .string("sha256/\($0.digest).zip")])]) })

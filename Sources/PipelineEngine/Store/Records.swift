@@ -38,6 +38,8 @@ public struct ExecutionRecord: Codable, FetchableRecord, PersistableRecord, Send
     public var stopReason: String?
     /// CodePipeline's pipelineVersion, set by the store when the row is inserted (Store's v16).
     public var pipelineVersion: Int?
+    /// CodePipeline's pipeline-execution-attempt: 1, one more with each retry (StatusChanges).
+    public var attempt = 1
     /// The stage a retry starts at, and FAILED_ACTIONS or ALL_ACTIONS.
     public var retryStage: String?
     public var retryMode: String?

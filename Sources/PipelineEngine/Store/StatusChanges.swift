@@ -18,11 +18,11 @@ enum StatusChanges {
             execution.waitingStage = nil
         } else if cause == .retry {
             execution.endedAt = nil
+            execution.attempt += 1
         }
         update(&execution)
         try execution.update(db)
-        // A retry resumes the execution: CodePipeline's RESUMED, not STARTED.
-        try Events.record(db, Events.pipelineChange, execution: execution, status: cause == .retry && next == .inProgress ? "Resumed" : next.rawValue, time: time)
+        try Events.record(db, Events.pipelineChange, execution: execution, status: eventStatus(next, cause), time: time)
         return execution
     }
 
@@ -36,9 +36,13 @@ enum StatusChanges {
         stage.status = next
         stage.endedAt = next.isTerminal ? time : nil
         if existing == nil { try stage.insert(db) } else { try stage.update(db) }
-        try Events.record(db, Events.stageChange, execution: execution, status: cause == .retry && next == .inProgress ? "Resumed" : next.rawValue,
-                          stage: name, time: time)
+        try Events.record(db, Events.stageChange, execution: execution, status: eventStatus(next, cause), stage: name, time: time)
         return stage
+    }
+
+    /// What the event says of a move: a retry resumes (CodePipeline's RESUMED, not STARTED).
+    private static func eventStatus(_ next: some PipelineStatus, _ cause: StatusCause) -> String {
+        cause == .retry && !next.isTerminal ? "Resumed" : next.rawValue
     }
 
     /// Ends every stage of the execution that is still running (recovery, a stop).

@@ -259,19 +259,34 @@ public final class Store: Sendable {
                     WHERE id = NEW.id;
                 END;
                 """)
-            var versions: [String: (version: Int, definition: String?)] = [:]
+            // As on insert: a rollback keeps its target's version; any other row compares with the row before it.
+            var latest: [String: (version: Int, definition: String?)] = [:], byId: [String: Int] = [:]
             let rows = try Row.fetchCursor(db, sql: "SELECT id, pipeline, definitionJSON, rollbackTarget FROM executions ORDER BY pipeline, createdAt, number")
             var updates: [(String, Int)] = []
             while let row = try rows.next() {
-                let pipeline: String = row["pipeline"], definition: String? = row["definitionJSON"]
-                let previous = versions[pipeline]
-                let version = previous.map { $0.definition == definition || row["rollbackTarget"] as String? != nil ? $0.version : $0.version + 1 } ?? 1
-                versions[pipeline] = (version, row["rollbackTarget"] as String? != nil ? previous?.definition : definition)
-                updates.append((row["id"], version))
+                let id: String = row["id"], pipeline: String = row["pipeline"], definition: String? = row["definitionJSON"]
+                let version: Int
+                if let target = row["rollbackTarget"] as String?, let targetVersion = byId[target] {
+                    version = targetVersion
+                } else {
+                    version = latest[pipeline].map { $0.definition == definition ? $0.version : $0.version + 1 } ?? 1
+                }
+                latest[pipeline] = (version, definition)
+                byId[id] = version
+                updates.append((id, version))
             }
             for (id, version) in updates {
                 try db.execute(sql: "UPDATE executions SET pipelineVersion = ? WHERE id = ?", arguments: [version, id])
             }
+        }
+        migrator.registerMigration("v17 execution attempts") { db in
+            // CodePipeline's pipeline-execution-attempt: 1, and one more with each retry (kept on the
+            // row by the retry itself, so that no event has to count the RESUMED ones before it).
+            try db.execute(sql: """
+                ALTER TABLE executions ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+                UPDATE executions SET attempt = 1 + (SELECT COUNT(*) FROM events v WHERE v.executionId = executions.id
+                    AND v.detailType = 'CodePipeline Pipeline Execution State Change' AND v.detail LIKE '%"state":"RESUMED"%');
+                """)
         }
         return migrator
     }
