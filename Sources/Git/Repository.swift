@@ -221,32 +221,14 @@ public final class Repository {
     // MARK: Config
 
     /// A string from the repository's configuration (with global and system), or nil when unset.
-    public func configString(_ name: String) throws -> String? {
-        var config: OpaquePointer?
-        try check(git_repository_config_snapshot(&config, handle), operation: "read config")
-        defer { git_config_free(config) }
-        var value: UnsafePointer<CChar>?
-        let code = git_config_get_string(&value, config, name)
-        if code == GIT_ENOTFOUND.rawValue { return nil }
-        try check(code, operation: "read config \(name)")
-        return value.map { String(cString: $0) }
-    }
+    public func configString(_ name: String) throws -> String? { try configSnapshot().string(name) }
 
-    /// Several settings read from one snapshot of the config (each `configString` takes its own,
-    /// which stats every config file again): name → value, for the names that are set.
-    public func configStrings(_ names: [String]) throws -> [String: String] {
+    /// The config as it is now (every level), read once: as many settings as needed from it, without
+    /// stating every config file again for each (what `configString` does, one snapshot each).
+    public func configSnapshot() throws -> ConfigSnapshot {
         var config: OpaquePointer?
         try check(git_repository_config_snapshot(&config, handle), operation: "read config")
-        defer { git_config_free(config) }
-        var values: [String: String] = [:]
-        for name in names {
-            var value: UnsafePointer<CChar>?
-            let code = git_config_get_string(&value, config, name)
-            if code == GIT_ENOTFOUND.rawValue { continue }
-            try check(code, operation: "read config \(name)")
-            if let value { values[name] = String(cString: value) }
-        }
-        return values
+        return ConfigSnapshot(handle: config!)
     }
 
     /// Sets a string in the repository's own config file.
@@ -352,5 +334,23 @@ extension Repository {
 
     convenience init(handle: OpaquePointer) {
         self.init(owning: handle)
+    }
+}
+
+/// A read-only snapshot of a repository's config (`Repository.configSnapshot`).
+public final class ConfigSnapshot {
+    private let handle: OpaquePointer
+
+    init(handle: OpaquePointer) { self.handle = handle }
+
+    deinit { git_config_free(handle) }
+
+    /// A setting's value, nil when it is not set.
+    public func string(_ name: String) throws -> String? {
+        var value: UnsafePointer<CChar>?
+        let code = git_config_get_string(&value, handle, name)
+        if code == GIT_ENOTFOUND.rawValue { return nil }
+        try check(code, operation: "read config \(name)")
+        return value.map { String(cString: $0) }
     }
 }

@@ -33,28 +33,23 @@ public struct PipelineSettings: Sendable {
     public init() {}
 
     public init(repository: Repository) throws {
-        let config = try repository.configStrings(Self.keys)
-        if let value = config["pipeline.notesRef"], !value.isEmpty {
+        let config = try repository.configSnapshot()
+        if let value = try config.string("pipeline.notesRef"), !value.isEmpty {
             notesRef = value.hasPrefix("refs/") ? value : "refs/notes/" + value
         }
-        if let value = config["pipeline.runnerIdleSeconds"], let seconds = Double(value) { runnerIdleSeconds = seconds }
-        if let value = config["pipeline.killGraceSeconds"], let seconds = Double(value) { killGraceSeconds = seconds }
-        if let value = config["pipeline.notify"], !value.isEmpty { notifyCommand = value }
-        if let value = config["pipeline.hostingUser"], !value.isEmpty { hostingUser = value }
-        keepWorkspaces = Housekeeping.KeepWorkspaces(config["pipeline.keepWorkspaces"])
-        if let value = config["pipeline.retainExecutions"], let count = Int(value), count > 0 { retainExecutions = count }
-        if let value = config["pipeline.sandbox"] {
+        if let value = try config.string("pipeline.runnerIdleSeconds"), let seconds = Double(value) { runnerIdleSeconds = seconds }
+        if let value = try config.string("pipeline.killGraceSeconds"), let seconds = Double(value) { killGraceSeconds = seconds }
+        if let value = try config.string("pipeline.notify"), !value.isEmpty { notifyCommand = value }
+        if let value = try config.string("pipeline.hostingUser"), !value.isEmpty { hostingUser = value }
+        keepWorkspaces = Housekeeping.KeepWorkspaces(try config.string("pipeline.keepWorkspaces"))
+        if let value = try config.string("pipeline.retainExecutions"), let count = Int(value), count > 0 { retainExecutions = count }
+        if let value = try config.string("pipeline.sandbox") {
             sandbox = !["false", "no", "off", "0"].contains(value.lowercased())
         }
-        if let value = config["pipeline.sandboxReadable"] { sandboxReadable = Self.list(value) }
-        if let value = config["pipeline.sandboxWritable"] { sandboxWritable = Self.list(value) }
-        if let value = config["pipeline.approvers"] { approvers = Self.list(value) }
+        if let value = try config.string("pipeline.sandboxReadable") { sandboxReadable = Self.list(value) }
+        if let value = try config.string("pipeline.sandboxWritable") { sandboxWritable = Self.list(value) }
+        if let value = try config.string("pipeline.approvers") { approvers = Self.list(value) }
     }
-
-    /// Every key read above, from one snapshot of the config.
-    static let keys = ["pipeline.notesRef", "pipeline.runnerIdleSeconds", "pipeline.killGraceSeconds", "pipeline.notify", "pipeline.hostingUser",
-                       "pipeline.keepWorkspaces", "pipeline.retainExecutions", "pipeline.sandbox", "pipeline.sandboxReadable",
-                       "pipeline.sandboxWritable", "pipeline.approvers"]
 
     /// A list setting: names or paths separated by commas or spaces.
     static func list(_ value: String) -> [String] { value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) }
