@@ -178,4 +178,69 @@ final class BuildspecTests: XCTestCase {
         XCTAssertFalse(log.contains("post-should-not-run\n"), log)
         XCTAssertTrue(note.contains("command `false` failed"), note)
     }
+
+    /// `exit 1` in a 0.2 command ends that command, not the build: the rest of the phase is
+    /// skipped, its `finally` runs, post_build runs told the build is failing, and the exported
+    /// variables are still exported, with what the commands set before the exit (cd, variables,
+    /// functions). A second `exit`, and a `return`, are each their command's status too.
+    func testExitInACommandFailsThatCommandAndTheBuildGoesOn() throws {
+        let box = try Sandbox()
+        let definition = """
+            stages:
+              - name: Build
+                actions:
+                  - name: Build
+                    category: Build
+                    provider: CodeBuild
+                    configuration:
+                      BuildSpec: exits.yml
+            """
+        let buildspec = """
+            version: 0.2
+            env:
+              exported-variables: [STAGE_REACHED]
+            phases:
+              install:
+                commands:
+                  - mkdir -p sub && cd sub
+                  - greet() { echo "hello from $1"; }
+                  - "return 0"
+              build:
+                commands:
+                  - export STAGE_REACHED=build
+                  - if [ -n "$CODEBUILD_BUILD_ID" ]; then exit 3; fi
+                  - echo build-rest-should-not-run
+                finally:
+                  - greet "finally in $(basename "$PWD")"
+              post_build:
+                commands:
+                  - echo "post_build succeeding=$CODEBUILD_BUILD_SUCCEEDING"
+                  - export STAGE_REACHED=post_build
+                  - exit 4
+                  - echo post-rest-should-not-run
+                finally:
+                  - "return 6"
+                  - echo second-finally-should-not-run
+            """
+        let commit = try box.commit("exits", files: [".pipeline.yml": definition, "exits.yml": buildspec])
+        try box.push()
+        let note = try box.waitForNote(commit)
+        XCTAssertTrue(note.contains(" Failed "), note)
+        XCTAssertTrue(note.contains("phase BUILD failed"), note)
+        XCTAssertTrue(note.contains("exit 3"), "the note names the command that exited:\n\(note)")
+        let log = try box.pipeline(["logs", "server#1", "--action", "Build"]).stdout
+        XCTAssertTrue(log.contains("Command did not exit successfully if [ -n \"$CODEBUILD_BUILD_ID\" ]; then exit 3; fi exit status 3"), log)
+        XCTAssertFalse(log.contains("build-rest-should-not-run\n"), log)
+        XCTAssertTrue(log.contains("hello from finally in sub"), "finally ran, in the folder and with the function install left:\n\(log)")
+        XCTAssertTrue(log.contains("Phase complete: BUILD State: FAILED"), log)
+        XCTAssertTrue(log.contains("post_build succeeding=0"), log)
+        XCTAssertTrue(log.contains("exit status 4"), log)
+        XCTAssertFalse(log.contains("post-rest-should-not-run\n"), log)
+        XCTAssertTrue(log.contains("Command did not exit successfully return 6 exit status 6"), log)
+        XCTAssertFalse(log.contains("second-finally-should-not-run\n"), log)
+        XCTAssertTrue(log.contains("Phase complete: POST_BUILD State: FAILED"), log)
+        XCTAssertTrue(log.contains("Entering phase FINALIZING"), log)
+        let shown = try box.pipeline(["show", "server#1", "--json"]).stdout
+        XCTAssertTrue(shown.contains("\"STAGE_REACHED\" : \"post_build\""), "the exported variable holds what post_build set before its exit:\n\(shown)")
+    }
 }

@@ -184,6 +184,11 @@ struct BuildspecProvider: ActionProvider {
 
     // MARK: The script
 
+    /// The script: one bash session (0.2) whose steps are numbered, so that a command that calls
+    /// `exit` (the shell ends inside `eval`) fails only that command: the EXIT trap records its
+    /// status and carries on with the next step in a subshell, which inherits everything the
+    /// commands set (variables, functions, the directory); each further `exit` nests one more.
+    /// CodeBuild runs post_build, `finally` and the exported variables after such a command too.
     static func script(_ spec: Buildspec, source: String, meta: String) -> String {
         let q = shellQuote
         var lines = [
@@ -191,21 +196,37 @@ struct BuildspecProvider: ActionProvider {
             "__gp_meta=\(q(meta))",
             "__gp_src=\(q(source))",
             "cd -- \"$__gp_src\" || exit 97",
-            "__gp_ok=1; __gp_skip=0; __gp_phase_ok=1",
+            "__gp_ok=1; __gp_skip=0; __gp_phase_ok=1; __gp_step=0; __gp_incmd=0",
             "export CODEBUILD_BUILD_SUCCEEDING=1",
             "__gp_log() { printf '[Container] %(%Y/%m/%d %H:%M:%S)T %s\\n' -1 \"$*\"; }",
-            // The command runs in this shell (0.2: cd and variables carry over) or in a fresh one (0.1).
-            "__gp_cmd() {",
-            "  [ \"$__gp_phase_ok\" = 1 ] || return 0",
-            "  __gp_log \"Running command $__gp_c\"",
-            spec.sharesShell ? "  eval \"$__gp_c\"" : "  ( cd -- \"$__gp_src\" && exec bash --noprofile --norc -c \"$__gp_c\" )",
-            "  __gp_s=$?",
-            "  if [ \"$__gp_s\" -ne 0 ]; then",
-            "    __gp_log \"Command did not exit successfully $__gp_c exit status $__gp_s\"",
+            "__gp_status() {",
+            "  if [ \"$1\" -ne 0 ]; then",
+            "    __gp_log \"Command did not exit successfully $__gp_c exit status $1\"",
             "    __gp_phase_ok=0",
             "    [ -e \"$__gp_meta/failed\" ] || printf '%s\\n' \"$__gp_c\" > \"$__gp_meta/failed\"",
             "  fi",
             "}",
+            // The command runs in this shell (0.2: cd and variables carry over) or in a fresh one (0.1).
+            // In a function of its own, a `return N` in a command is that command's status.
+            "__gp_eval() { eval \"$__gp_c\"; }",
+            "__gp_cmd() {",
+            "  [ \"$__gp_phase_ok\" = 1 ] || return 0",
+            "  __gp_log \"Running command $__gp_c\"",
+            "  __gp_incmd=1",
+            spec.sharesShell ? "  __gp_eval" : "  ( cd -- \"$__gp_src\" && exec bash --noprofile --norc -c \"$__gp_c\" )",
+            "  __gp_s=$?; __gp_incmd=0",
+            "  __gp_status \"$__gp_s\"",
+            "}",
+            // `exit N` inside a command: that command's status is N, and the build goes on.
+            "__gp_exited() {",
+            "  __gp_s=$?",
+            "  [ \"$__gp_incmd\" = 1 ] || return",
+            "  __gp_incmd=0",
+            "  __gp_status \"$__gp_s\"",
+            "  ( trap __gp_exited EXIT; __gp_steps )",
+            "  exit $?",
+            "}",
+            "trap __gp_exited EXIT",
             "__gp_begin() { __gp_log \"Entering phase $1\"; __gp_phase_ok=1; }",
             "__gp_end() {",
             "  if [ \"$__gp_phase_ok\" = 1 ]; then __gp_state=SUCCEEDED; else __gp_state=FAILED; fi",
@@ -218,25 +239,34 @@ struct BuildspecProvider: ActionProvider {
             "  fi",
             "}",
         ]
+        // Each step is one line of a `case`; a step of a phase is skipped once an earlier phase aborted.
+        var steps: [String] = []
         for phase in spec.phases {
             let upper = phase.name.uppercased()
-            lines.append("if [ \"$__gp_skip\" = 0 ]; then")
-            lines.append("  __gp_begin \(upper)")
-            for command in phase.commands {
-                lines.append("  __gp_c=\(q(command)); __gp_cmd")
-            }
+            let guarded = "[ \"$__gp_skip\" = 0 ] || continue; "
+            steps.append(guarded + "__gp_begin \(upper)")
+            for command in phase.commands { steps.append(guarded + "__gp_c=\(q(command)); __gp_cmd") }
             if !phase.finally.isEmpty {
                 // finally runs whatever the commands did; its own failure fails the phase too.
-                lines.append("  __gp_saved=$__gp_phase_ok; __gp_phase_ok=1")
-                for command in phase.finally { lines.append("  __gp_c=\(q(command)); __gp_cmd") }
-                lines.append("  [ \"$__gp_saved\" = 1 ] || __gp_phase_ok=0")
+                steps.append(guarded + "__gp_saved=$__gp_phase_ok; __gp_phase_ok=1")
+                for command in phase.finally { steps.append(guarded + "__gp_c=\(q(command)); __gp_cmd") }
+                steps.append(guarded + "[ \"$__gp_saved\" = 1 ] || __gp_phase_ok=0")
             }
-            lines.append("  __gp_end \(upper) \(phase.continueOnFailure ? "continue" : "abort")")
-            lines.append("fi")
+            steps.append(guarded + "__gp_end \(upper) \(phase.continueOnFailure ? "continue" : "abort")")
         }
-        lines.append("__gp_log 'Entering phase FINALIZING'")
-        lines += exportVariableLines(spec.exportedVariables, meta: meta)
-        lines.append("[ \"$__gp_ok\" = 1 ] && exit 0 || exit 1")
+        steps.append("__gp_log 'Entering phase FINALIZING'")
+        steps += exportVariableLines(spec.exportedVariables, meta: meta)
+        steps.append("trap - EXIT; [ \"$__gp_ok\" = 1 ] && exit 0 || exit 1")
+        lines.append("__gp_steps() {")
+        lines.append("  while :; do")
+        lines.append("    __gp_step=$((__gp_step + 1))")
+        lines.append("    case $__gp_step in")
+        for (index, step) in steps.enumerated() { lines.append("    \(index + 1)) \(step) ;;") }
+        lines.append("    *) break ;;")
+        lines.append("    esac")
+        lines.append("  done")
+        lines.append("}")
+        lines.append("__gp_steps")
         return lines.joined(separator: "\n") + "\n"
     }
 }
