@@ -243,4 +243,63 @@ final class BuildspecTests: XCTestCase {
         let shown = try box.pipeline(["show", "server#1", "--json"]).stdout
         XCTAssertTrue(shown.contains("\"STAGE_REACHED\" : \"post_build\""), "the exported variable holds what post_build set before its exit:\n\(shown)")
     }
+
+    /// `OutputArtifactFormat: CODEBUILD_CLONE_REF` gives the build a clone with its history, on the
+    /// pushed branch at the execution's commit, tracking origin; its object files are copies, so a
+    /// build that scribbles over them leaves the server's repository whole, and the clone holds
+    /// nothing of the server's `pipeline/` folder.
+    func testCloneRefGivesTheBuildAFullCloneOfItsBranch() throws {
+        let box = try Sandbox()
+        let definition = """
+            stages:
+              - name: Source
+                actions:
+                  - name: Checkout
+                    category: Source
+                    provider: CodeCommit
+                    outputArtifacts: [Clone]
+                    configuration:
+                      OutputArtifactFormat: CODEBUILD_CLONE_REF
+              - name: Build
+                actions:
+                  - name: Describe
+                    category: Build
+                    provider: CodeBuild
+                    inputArtifacts: [Clone]
+                    configuration:
+                      BuildSpec: |
+                        version: 0.2
+                        phases:
+                          build:
+                            commands:
+                              - echo "head=$(git rev-parse HEAD)"
+                              - echo "branch=$(git rev-parse --abbrev-ref HEAD)"
+                              - echo "upstream=$(git rev-parse --abbrev-ref @{u})"
+                              - echo "commits=$(git rev-list --count HEAD)"
+                              - echo "dirty=$(git status --porcelain | wc -l)"
+                              - echo "described=$(git describe --tags)"
+                              - test ! -e .git/pipeline && echo "no-pipeline-folder"
+                              - chmod -R u+w .git/objects && find .git/objects -type f -exec sh -c 'printf x > "$1"' _ {} \\;
+            """
+        try box.commit("one", files: ["a.txt": "1\n"])
+        try box.git(["tag", "-a", "v1", "-m", "v1"])
+        try box.commit("two", files: ["a.txt": "2\n"])
+        let head = try box.commit("three", files: [".pipeline.yml": definition])
+        try box.push(["HEAD:refs/heads/feature/x", "refs/tags/v1"])
+        let note = try box.waitForNote(head)
+        XCTAssertTrue(note.contains(" Succeeded "), note)
+        let log = try box.pipeline(["logs", "server#1", "--action", "Describe"]).stdout
+        XCTAssertTrue(log.contains("cloned with its history (CODEBUILD_CLONE_REF), on branch feature/x"), log)
+        XCTAssertTrue(log.contains("head=\(head)\n"), log)
+        XCTAssertTrue(log.contains("branch=feature/x\n"), log)
+        XCTAssertTrue(log.contains("upstream=origin/feature/x\n"), log)
+        XCTAssertTrue(log.contains("commits=3\n"), log)
+        XCTAssertTrue(log.contains("dirty=0\n"), log)
+        XCTAssertTrue(log.contains("described=v1-2-g"), log)
+        XCTAssertTrue(log.contains("no-pipeline-folder\n"), log)
+        let fsck = try box.run("git", ["fsck", "--full", "--no-dangling"], in: box.server, allowFailure: true)
+        XCTAssertEqual(fsck.status, 0, "the build's writes reached the server's objects:\n\(fsck.output)")
+        let lint = try box.pipeline(["lint", box.clone + "/.pipeline.yml"]).stdout
+        XCTAssertFalse(lint.contains("CODE_ZIP here"), lint)
+    }
 }

@@ -25,6 +25,9 @@ struct ActionContext: Sendable {
     let doorbell: Doorbell
     /// The pipeline's `network` (nil: on); an action's `configuration.Network` wins.
     var pipelineNetwork: String? = nil
+    /// The artifacts of Git sources with `OutputArtifactFormat: CODEBUILD_CLONE_REF`: a consumer gets
+    /// a clone of the repository with its history instead of the tree.
+    var cloneArtifacts: Set<String> = []
     /// The secrets given to this action so far: its log, its output and its results are masked with them.
     var secrets = ActionSecrets()
 
@@ -121,7 +124,11 @@ extension ActionContext {
             let started = world.clock.now()
             let how: String
             do {
-                if let source, source.digest == digest {
+                if cloneArtifacts.contains(input), let commit = ObjectID(hex: execution.sourceRevision) {
+                    let branch = execution.ref.hasPrefix("refs/heads/") ? execution.refShortName : nil
+                    _ = try Repository.clone(from: layout.gitDirectory, into: target, commit: commit, branch: branch)
+                    how = "cloned with its history (CODEBUILD_CLONE_REF), " + (branch.map { "on branch \($0)" } ?? "at a detached HEAD")
+                } else if let source, source.digest == digest {
                     let count = try TreeCheckout(gitDirectory: layout.gitDirectory).write(tree: source.tree, into: target, opened: source.repository)
                     files += count
                     how = "checked out from tree \(source.tree.short) (\(count) files)"

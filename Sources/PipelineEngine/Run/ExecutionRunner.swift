@@ -246,7 +246,8 @@ struct ExecutionRunner: Sendable {
             ActionContext(execution: execution, stage: stage, action: action, actionId: record.id!, attempt: record.attempt, layout: layout,
                           settings: settings, store: store, notes: notes, artifacts: ArtifactStore(layout: layout),
                           availableArtifacts: artifacts, logPath: record.logPath!, workspace: workFolder + "/\(action.name).\(record.attempt)",
-                          world: world, doorbell: doorbell, pipelineNetwork: declaration.network, secrets: secrets)
+                          world: world, doorbell: doorbell, pipelineNetwork: declaration.network,
+                          cloneArtifacts: declaration.cloneArtifacts, secrets: secrets)
         }
         let log = context(declared)
         try? world.files.write(log.logPath, text: "[git-pipeline] action \(declared.name) (\(declared.category.rawValue)/\(declared.provider)), " +

@@ -37,6 +37,13 @@ public struct PipelineDeclaration: Sendable, Codable, Equatable {
 
     /// Every action, stage by stage.
     public var actions: [Action] { stages.flatMap(\.actions) }
+
+    /// The output artifacts of Git sources with `OutputArtifactFormat: CODEBUILD_CLONE_REF` (or
+    /// `CLONE_REF`): those whose consumers get a clone with history, as CodeBuild's "full clone".
+    public var cloneArtifacts: Set<String> {
+        Set(actions.filter { $0.provider == "Git" && ["CODEBUILD_CLONE_REF", "CLONE_REF"].contains($0.configuration["OutputArtifactFormat"] ?? "") }
+            .flatMap { $0.outputArtifacts.map(\.name) })
+    }
 }
 
 public struct PipelineVariable: Sendable, Codable, Equatable {

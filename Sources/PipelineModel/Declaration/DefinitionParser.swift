@@ -298,10 +298,7 @@ public struct DefinitionParser: YAMLReading {
                   fix: "write `Network: none` to cut the action off the network, or leave it out")
         }
         if provider == "Git", let format = configuration["OutputArtifactFormat"], format != "CODE_ZIP" {
-            if format == "CODEBUILD_CLONE_REF" || format == "CLONE_REF" {
-                warning(f["configuration"]?.value, "OutputArtifactFormat \(format) (a full clone) is given as CODE_ZIP here: the commit's tree, without .git",
-                        fix: "use CODE_ZIP, or fetch history in the build from $PIPELINE_REPOSITORY")
-            } else {
+            if format != "CODEBUILD_CLONE_REF" && format != "CLONE_REF" {
                 error(f["configuration"]?.value, "OutputArtifactFormat `\(format)` is not CODE_ZIP or CODEBUILD_CLONE_REF")
             }
         }
