@@ -76,4 +76,52 @@ final class CodePipelineRulesTests: XCTestCase {
             .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.compactMap { $0["detail"] as? [String: Any] }
         XCTAssertEqual(events.last?["version"] as? Int, 2, "events carry the pipeline's version")
     }
+
+    /// A pipeline without triggers whose Source names `BranchName` runs for that branch only, as
+    /// CodePipeline does; `start` without a revision runs that branch's tip; lint says so.
+    func testASourceBranchNameIsTheOnlyBranchThatRuns() throws {
+        let box = try Sandbox()
+        let definition = """
+            stages:
+              - name: Source
+                actions:
+                  - name: Checkout
+                    category: Source
+                    provider: CodeCommit
+                    outputArtifacts: [SourceArtifact]
+                    configuration:
+                      RepositoryName: server
+                      BranchName: release
+              - name: Build
+                actions:
+                  - name: Build
+                    category: Build
+                    provider: Commands
+                    commands: ["echo built $PIPELINE_BRANCH"]
+            """
+        let feature = try box.commit("feature", files: [".pipeline.yml": definition])
+        try box.push(["HEAD:refs/heads/feature/x"])
+        try box.push(["HEAD:refs/heads/release"])
+        try box.waitForStatus("server#1", "Succeeded")
+        let history = try box.pipeline(["history"]).stdout
+        XCTAssertTrue(history.contains("release@\(feature.prefix(7))"), history)
+        XCTAssertFalse(history.contains("feature/x@"), "the push to feature/x started the pipeline:\n\(history)")
+
+        // `start` with the server's HEAD on feature/x runs release's tip.
+        try box.git(["symbolic-ref", "HEAD", "refs/heads/feature/x"], in: box.server)
+        let tip = try box.commit("more")
+        try box.push(["HEAD:refs/heads/release"])
+        try box.waitForStatus("server#2", "Succeeded")
+        let started = try box.pipeline(["start"])
+        XCTAssertTrue(started.stdout.contains("server #3"), started.output)
+        try box.waitForStatus("server#3", "Succeeded")
+        let log = try box.pipeline(["logs", "server#3", "--action", "Build"]).stdout
+        XCTAssertTrue(log.contains("built release\n"), log)
+        XCTAssertTrue(try box.pipeline(["history"]).stdout.contains("release@\(tip.prefix(7))"))
+
+        let lint = try box.pipeline(["lint", box.clone + "/.pipeline.yml"]).stdout
+        XCTAssertTrue(lint.contains(".pipeline.yml:4:"), lint)
+        XCTAssertTrue(lint.contains("note: pipeline `server` runs for pushes to branch `release` only"), lint)
+        XCTAssertTrue(lint.contains("ok, 1 note"), lint)
+    }
 }

@@ -15,6 +15,8 @@ struct CachedDefinition: Codable, FetchableRecord, PersistableRecord, Sendable {
     var definitionError: String?
     /// Push filters, one per line (PushFilter.encodeLines).
     var filters: String
+    /// The `DefinitionParser.revision` that parsed it: a row of an older parser is parsed again.
+    var parser: Int
 
     var pushFilters: [PushFilter] { PushFilter.decodeLines(filters) }
 }
@@ -24,16 +26,16 @@ enum DefinitionCache {
     static func definition(_ db: Database, repository: Repository, path: String, blob: ObjectID, problem: String? = nil,
                            repositoryName: String) throws -> CachedDefinition {
         // A cached statement: the query interface would generate and prepare the SQL on every push.
-        if let known = try CachedDefinition.fetchOne(db.cachedStatement(sql: "SELECT * FROM definitions WHERE blob = ? AND path = ?"),
-                                                     arguments: [blob.hex, path]) { return known }
+        if let known = try CachedDefinition.fetchOne(db.cachedStatement(sql: "SELECT * FROM definitions WHERE blob = ? AND path = ? AND parser = ?"),
+                                                     arguments: [blob.hex, path, DefinitionParser.revision]) { return known }
         let loaded = try Definitions.load(repository: repository, path: path, blob: blob, problem: problem, repositoryName: repositoryName)
         var cached = CachedDefinition(blob: blob.hex, path: path, pipeline: loaded.pipelineName, executionMode: ExecutionMode.superseded.rawValue,
-                                      definitionJSON: nil, definitionError: nil, filters: "")
+                                      definitionJSON: nil, definitionError: nil, filters: "", parser: DefinitionParser.revision)
         switch loaded.result {
         case .success(let declaration):
             cached.definitionJSON = String(decoding: try JSONEncoder().encode(declaration), as: UTF8.self)
             cached.executionMode = declaration.executionMode.rawValue
-            cached.filters = PushFilter.encodeLines(declaration.triggers.flatMap(\.push))
+            cached.filters = PushFilter.encodeLines(declaration.pushFilters)
         case .failure(let failure):
             cached.definitionError = failure.description
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Git
 import PipelineModel
 
 /// `git pipeline lint [FILE…]`: reads each file and reports what will not run here.
@@ -35,7 +36,24 @@ public enum Linter {
         let detected = kind ?? LintKind.detect(path: file, text: text)
         var name = (file as NSString).lastPathComponent
         for suffix in [".yml", ".yaml", ".json"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
-        if name.hasPrefix(".") || name.isEmpty { name = "pipeline" }
+        if name.hasPrefix(".") || name.isEmpty { name = repositoryName(near: file) ?? "pipeline" }
         return Report(file: file, kind: detected, diagnostics: detected.check(text, file: file, defaultName: name))
+    }
+
+    /// The name a push gives `.pipeline.yml`'s pipeline: the repository's. In a clone, the name of
+    /// the repository `origin` points at (`git@host:team/app.git` → `app`), else the work tree's
+    /// folder; in a bare repository, its own folder.
+    static func repositoryName(near file: String) -> String? {
+        let folder = (file as NSString).deletingLastPathComponent
+        guard let repository = try? Repository.discover(from: folder.isEmpty ? "." : folder) else { return nil }
+        if !repository.isBare, var url = (try? repository.configString("remote.origin.url")) ?? nil {
+            while url.hasSuffix("/") { url.removeLast() }
+            if let last = url.split(whereSeparator: { $0 == "/" || $0 == ":" }).last {
+                var name = String(last)
+                if name.hasSuffix(".git") { name.removeLast(4) }
+                if !name.isEmpty { return name }
+            }
+        }
+        return DefinitionFiles.repositoryName(gitDirectory: repository.gitDirectory)
     }
 }

@@ -46,6 +46,12 @@ public enum ManualStart {
         case .success(let value): declaration = value
         case .failure(let error): throw OperationError(message: "\(chosen.path) does not validate:\n\(error)", isUsage: false)
         }
+        // Without a revision, a pipeline whose Source names its branch runs that branch's tip, as
+        // CodePipeline's "Release change" does.
+        if revision == nil, declaration.triggers.isEmpty, let branch = declaration.sourceBranches.first, ref != "refs/heads/" + branch,
+           ((try? repository.referenceTarget("refs/heads/" + branch)) ?? nil) != nil {
+            return try start(layout: layout, pipeline: pipeline ?? declaration.name, revision: branch, variables: variables, startedBy: actor, now: now)
+        }
         let declared = Set(declaration.variables.map(\.name))
         for name in variables.keys.sorted() where !declared.contains(name) {
             throw OperationError(message: "pipeline \(declaration.name) has no variable `\(name)` (declared: \(declared.sorted().joined(separator: ", ")))",

@@ -288,6 +288,10 @@ public final class Store: Sendable {
                     AND v.detailType = 'CodePipeline Pipeline Execution State Change' AND v.detail LIKE '%"state":"RESUMED"%');
                 """)
         }
+        migrator.registerMigration("v18 definition parser revision") { db in
+            // Rows parsed before the revision was kept (0) are parsed again on their next push.
+            try db.execute(sql: "ALTER TABLE definitions ADD COLUMN parser INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 

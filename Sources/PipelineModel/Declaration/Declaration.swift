@@ -38,6 +38,26 @@ public struct PipelineDeclaration: Sendable, Codable, Equatable {
     /// Every action, stage by stage.
     public var actions: [Action] { stages.flatMap(\.actions) }
 
+    /// The branches the Git source actions name (`configuration.BranchName`, or GitHub v1's
+    /// `Branch`), in order, without repeats.
+    public var sourceBranches: [String] {
+        var branches: [String] = []
+        for action in actions where action.category == .source && action.provider == "Git" {
+            if let branch = action.configuration["BranchName"] ?? action.configuration["Branch"], !branch.isEmpty,
+               !branches.contains(branch) { branches.append(branch) }
+        }
+        return branches
+    }
+
+    /// The push filters that decide which pushes start the pipeline: its triggers' when it has any;
+    /// without triggers, its sources' branches (a CodePipeline without triggers runs for the branch
+    /// its source action watches); with neither, none (every branch push).
+    public var pushFilters: [PushFilter] {
+        if !triggers.isEmpty { return triggers.flatMap(\.push) }
+        let branches = sourceBranches
+        return branches.isEmpty ? [] : [PushFilter(branches: PatternFilter(includes: branches, excludes: []))]
+    }
+
     /// The output artifacts of Git sources with `OutputArtifactFormat: CODEBUILD_CLONE_REF` (or
     /// `CLONE_REF`): those whose consumers get a clone with history, as CodeBuild's "full clone".
     public var cloneArtifacts: Set<String> {
@@ -91,9 +111,9 @@ public struct OutputArtifact: Sendable, Codable, Equatable {
 
 extension PipelineDeclaration {
     /// Whether a push of `ref` (full name, `refs/heads/…` or `refs/tags/…`) starts this pipeline.
-    /// No triggers means every branch push, as CodePipeline's default. `changedPaths` is nil when
+    /// No triggers means the sources' branches, else every branch push. `changedPaths` is nil when
     /// the caller has not computed them; a filePaths filter then does not match.
     public func isTriggered(byRef ref: String, changedPaths: [String]?) -> Bool {
-        PushFilter.matches(triggers.flatMap(\.push), ref: ref, changedPaths: changedPaths)
+        PushFilter.matches(pushFilters, ref: ref, changedPaths: changedPaths)
     }
 }

@@ -35,6 +35,10 @@ public struct DefinitionParser: YAMLReading {
                              "inputArtifacts", "outputArtifacts", "namespace", "timeoutInMinutes", "actionTypeId", "approvers"]
     static let awsOnlyActionKeys = ["region", "roleArn", "owner", "version"]
 
+    /// Raised whenever what a definition parses to changes (1: source branches became push
+    /// filters): the store's cache of parsed definitions keeps the revision of each row.
+    public static let revision = 1
+
     public let file: String
     var diagnostics: [Diagnostic] = []
     /// Allowed keys that a misspelt key in the last mapping read probably meant; their absence is
@@ -100,12 +104,25 @@ public struct DefinitionParser: YAMLReading {
         guard let document = parser.composeDocument(text) else {
             return parser.diagnostics.isEmpty ? [Diagnostic(.error, parser.location(nil), emptyMessage, fix: emptyFix)] : parser.diagnostics
         }
-        if let imported = parser.importedPipelines(document) {
-            for root in imported { _ = parser.parse(root: root, defaultName: defaultName) }
-        } else if !parser.isForeign(document) {
-            _ = parser.parse(root: document, defaultName: defaultName)
+        var roots: [Node] = []
+        if let imported = parser.importedPipelines(document) { roots = imported } else if !parser.isForeign(document) { roots = [document] }
+        for root in roots {
+            guard let declaration = parser.parse(root: root, defaultName: defaultName) else { continue }
+            parser.noteSourceBranches(declaration, at: root)
         }
         return parser.diagnostics
+    }
+
+    /// lint says which branches a pipeline without triggers runs for when its sources name them.
+    mutating func noteSourceBranches(_ declaration: PipelineDeclaration, at root: Node) {
+        let branches = declaration.sourceBranches
+        guard declaration.triggers.isEmpty, !branches.isEmpty else { return }
+        let source = declaration.actions.first { $0.category == .source && ($0.configuration["BranchName"] ?? $0.configuration["Branch"]) != nil }
+        let names = branches.map { "`\($0)`" }.joined(separator: ", ")
+        diagnostics.append(Diagnostic(.note, source?.location ?? location(root),
+                                      "pipeline `\(declaration.name)` runs for pushes to \(branches.count == 1 ? "branch" : "branches") \(names) only: " +
+                                      "its Source's configuration.BranchName, as CodePipeline runs a pipeline without triggers",
+                                      fix: "add `triggers` to run it for other branches or tags"))
     }
 
     /// The YAML (or JSON) document; a `.json` file must also be a JSON object, which YAML alone

@@ -13,10 +13,11 @@ public struct SourceLocation: Sendable, Codable, Hashable, CustomStringConvertib
     public var description: String { "\(file):\(line):\(column)" }
 }
 
-/// One finding about a definition: an error (it will not run) or a warning (it runs, differently
-/// from AWS). Always says where, what, and how to fix it.
+/// One finding about a definition: an error (it will not run), a warning (it runs, differently
+/// from AWS) or a note. Always says where, what, and how to fix it.
 public struct Diagnostic: Error, Sendable, Codable, Hashable, CustomStringConvertible {
-    public enum Severity: String, Sendable, Codable { case error, warning }
+    /// `note`: neither, but worth knowing (lint prints it; a push does not).
+    public enum Severity: String, Sendable, Codable { case error, warning, note }
 
     public let severity: Severity
     public let location: SourceLocation
