@@ -124,4 +124,50 @@ final class CodePipelineRulesTests: XCTestCase {
         XCTAssertTrue(lint.contains("note: pipeline `server` runs for pushes to branch `release` only"), lint)
         XCTAssertTrue(lint.contains("ok, 1 note"), lint)
     }
+
+    /// A CloudFormation template's parameters with defaults name the pipeline, its provider, its
+    /// artifacts and its source branch, as CloudFormation would; a `.json` file that AWS would
+    /// reject (a trailing comma) fails lint and the push at the same place.
+    func testATemplatesParameterDefaultsNameItsProviderArtifactsAndBranch() throws {
+        let box = try Sandbox()
+        let template = """
+            AWSTemplateFormatVersion: "2010-09-09"
+            Parameters:
+              AppName: {Type: String, Default: shop}
+              Runner: {Type: String, Default: Commands}
+              Branch: {Type: String, Default: main}
+            Resources:
+              Pipeline:
+                Type: AWS::CodePipeline::Pipeline
+                Properties:
+                  Name: !Ref AppName
+                  Stages:
+                    - Name: Source
+                      Actions:
+                        - Name: Checkout
+                          ActionTypeId: {Category: Source, Owner: AWS, Provider: CodeCommit, Version: "1"}
+                          Configuration: {RepositoryName: server, BranchName: !Ref Branch}
+                          OutputArtifacts: [{Name: !Sub "${AppName}Source"}]
+                    - Name: Build
+                      Actions:
+                        - Name: Compile
+                          ActionTypeId: {Category: Compute, Owner: AWS, Provider: !Ref Runner, Version: "1"}
+                          InputArtifacts: [{Name: !Sub "${AppName}Source"}]
+                          Commands: [!Sub "echo built ${AppName} from $(cat app.txt)"]
+            """
+        let broken = "{\"pipeline\": {\"name\": \"broken\",\n  \"stages\": [],\n}}\n"
+        let commit = try box.commit("template", files: [".pipelines/shop.yml": template, "app.txt": "the app", ".pipelines/broken.json": broken])
+        try box.push()
+        try box.waitForStatus("shop#1", "Succeeded")
+        let log = try box.pipeline(["logs", "shop#1", "--action", "Compile"]).stdout
+        XCTAssertTrue(log.contains("built shop from the app\n"), log)
+
+        let lint = try box.run(Sandbox.binary, ["lint"], in: box.clone, allowFailure: true)
+        XCTAssertEqual(lint.status, 1, lint.output)
+        let error = ".pipelines/broken.json:2:15: error: not valid JSON: a trailing comma before `}`"
+        XCTAssertTrue(lint.stdout.contains(error), lint.output)
+        XCTAssertTrue(lint.stdout.contains("reads the template's parameter `AppName` at its Default: `shop`"), lint.output)
+        let note = try box.waitForNote(commit)
+        XCTAssertTrue(note.contains(error), note)
+    }
 }

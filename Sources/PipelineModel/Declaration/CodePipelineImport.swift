@@ -21,6 +21,16 @@ extension DefinitionParser {
             }
             return [normalize(pipeline, key: "")]
         }
+        templateParameters = [:]
+        for (name, _, parameter) in pairs(mapping["Parameters"]) {
+            guard case .mapping(let fields) = parameter, let value = fields["Default"] else { continue }
+            switch value {
+            case .scalar(let scalar): templateParameters[name] = scalar.string
+            // A CommaDelimitedList's Default may be written as a list.
+            case .sequence(let items): templateParameters[name] = items.compactMap(\.string).joined(separator: ",")
+            default: continue
+            }
+        }
         var result: [Node] = []
         for (name, _, resource) in pairs(mapping["Resources"]) {
             guard case .mapping(let fields) = resource, fields["Type"]?.string == "AWS::CodePipeline::Pipeline" else { continue }
@@ -47,6 +57,13 @@ extension DefinitionParser {
                 return normalize(chosen, key: parentKey, inConfiguration: inConfiguration)
             }
             let text = "!\(function.name) " + flatten(function.argument)
+            if let value = evaluate(function) {
+                let parameters = value.parameters.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+                let used = parameters.map { "`\($0)`" }.joined(separator: ", ")
+                warning(node, "`\(text)` reads the template's \(parameters.count == 1 ? "parameter" : "parameters") \(used) at \(parameters.count == 1 ? "its Default" : "their Defaults"): `\(value.text)`",
+                        fix: "CloudFormation uses the value the stack is given; give the value directly if it differs")
+                return Node.scalar(.init(value.text, .implicit, .plain, node.mark))
+            }
             if parentKey == "name" {
                 warning(node, "the name is the CloudFormation function `\(text)`, evaluated only by CloudFormation; the file's name is used instead")
                 return Node.scalar(.init("", .implicit, .plain, node.mark))
@@ -76,6 +93,78 @@ extension DefinitionParser {
             return .scalar(.init(scalar.string, .implicit, scalar.style, scalar.mark))
         case .alias:
             return node
+        }
+    }
+
+    /// `!Ref`, `!Sub` and `!Join` whose every part is a literal or a template parameter with a
+    /// Default, as CloudFormation evaluates them; nil when any part is known only to CloudFormation
+    /// (a resource, an attribute, a pseudo parameter such as `AWS::Region`, a parameter without a Default).
+    private func evaluate(_ function: (name: String, argument: Node)) -> (text: String, parameters: [String])? {
+        switch function.name {
+        case "Ref":
+            guard let name = function.argument.string, let value = templateParameters[name] else { return nil }
+            return (value, [name])
+        case "Sub":
+            var template: String
+            var variables: [String: String] = [:]
+            var used: [String] = []
+            switch function.argument {
+            case .scalar(let scalar): template = scalar.string
+            case .sequence(let items) where items.count == 2:
+                guard let text = items[0].string else { return nil }
+                template = text
+                for (key, _, value) in pairs(items[1]) {
+                    if let literal = value.string, intrinsic(value) == nil {
+                        variables[key] = literal
+                    } else if let inner = intrinsic(value), let evaluated = evaluate(inner) {
+                        variables[key] = evaluated.text
+                        used += evaluated.parameters
+                    } else {
+                        return nil
+                    }
+                }
+            default: return nil
+            }
+            var result = ""
+            while let open = template.range(of: "${") {
+                result += template[..<open.lowerBound]
+                guard let close = template[open.upperBound...].firstIndex(of: "}") else { return nil }
+                let name = String(template[open.upperBound..<close])
+                if name.hasPrefix("!") {
+                    // `${!Literal}` is the text `${Literal}`.
+                    result += "${" + name.dropFirst() + "}"
+                } else if let value = variables[name] {
+                    result += value
+                } else if let value = templateParameters[name] {
+                    result += value
+                    used.append(name)
+                } else {
+                    return nil
+                }
+                template = String(template[template.index(after: close)...])
+            }
+            guard !used.isEmpty else { return nil }
+            return (result + template, used)
+        case "Join":
+            guard case .sequence(let items) = function.argument, items.count == 2, let delimiter = items[0].string,
+                  case .sequence(let parts) = items[1] else { return nil }
+            var texts: [String] = []
+            var used: [String] = []
+            for part in parts {
+                if let inner = intrinsic(part) {
+                    guard let evaluated = evaluate(inner) else { return nil }
+                    texts.append(evaluated.text)
+                    used += evaluated.parameters
+                } else if let literal = part.string {
+                    texts.append(literal)
+                } else {
+                    return nil
+                }
+            }
+            guard !used.isEmpty else { return nil }
+            return (texts.joined(separator: delimiter), used)
+        default:
+            return nil
         }
     }
 

@@ -46,6 +46,9 @@ public struct DefinitionParser: YAMLReading {
     var misspelt: Set<String> = []
     /// The pipeline's declared name, even when the rest does not validate.
     private var declaredName: String?
+    /// A CloudFormation template's Parameters with a `Default`, by name: what `!Ref` and `!Sub`
+    /// of them read here.
+    var templateParameters: [String: String] = [:]
 
     public init(file: String) { self.file = file }
 
@@ -125,14 +128,19 @@ public struct DefinitionParser: YAMLReading {
                                       fix: "add `triggers` to run it for other branches or tags"))
     }
 
-    /// The YAML (or JSON) document; a `.json` file must also be a JSON object, which YAML alone
-    /// would not check (a file without its outer braces still reads as YAML).
+    /// The YAML (or JSON) document; a `.json` file must also be a JSON object and strict JSON,
+    /// which YAML alone would not check (a file without its outer braces still reads as YAML).
     mutating func composeDocument(_ text: String) -> Node? {
         if file.hasSuffix(".json"), let first = text.first(where: { !$0.isWhitespace }), first != "{" {
             let line = text.prefix { $0 != first }.filter(\.isNewline).count + 1
             diagnostics.append(Diagnostic(.error, SourceLocation(file: file, line: line, column: 1),
                                           "not valid JSON: the document must be one object, starting with `{`",
                                           fix: "wrap the content in `{ … }` (as `aws codepipeline get-pipeline` prints it)"))
+            return nil
+        }
+        // YAML reads JSON with trailing commas and comments; AWS rejects such a file.
+        if file.hasSuffix(".json"), let problem = StrictJSON.check(text, file: file) {
+            diagnostics.append(problem)
             return nil
         }
         return compose(text)
