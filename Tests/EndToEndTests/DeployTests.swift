@@ -122,6 +122,8 @@ final class DeployTests: XCTestCase {
         XCTAssertEqual(live["kind"] as? String, "AutomaticRollback")
         XCTAssertEqual(live["revision"] as? String, commits[1])
         XCTAssertEqual(live["execution"] as? String, "server#3")
+        // KeepReleases 2 holds after a failure and its automatic rollback: the failed release and the rollback's.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: target + "/releases").count, 2)
 
         // `git pipeline rollback` restores an older release: a ROLLBACK execution of the stage.
         let rolled = try box.pipeline(["rollback", "server", "--stage", "Deploy", "--to", "server#1", "--wait"])
@@ -141,7 +143,12 @@ final class DeployTests: XCTestCase {
         XCTAssertEqual(reader!.problems, [], "a reader saw a missing or half-written release")
         // KeepReleases 2: older releases are gone (the live and the last successful ones stay).
         let releases = try FileManager.default.contentsOfDirectory(atPath: target + "/releases")
-        XCTAssertLessThanOrEqual(releases.count, 3, "\(releases)")
+        XCTAssertEqual(releases.count, 2, "\(releases)")
+        // The absolute destination lands in the release, and the log says where.
+        let log = try box.pipeline(["logs", "server#1", "--action", "Site"]).stdout
+        XCTAssertTrue(log.contains("[CodeDeploy] files: app -> \(target)/releases/d-"), log)
+        XCTAssertTrue(log.contains("(appspec destination /srv/shop, live as current/)"), log)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/srv/shop/index.html"), "nothing is written outside the target")
     }
 
     func testRunnerKilledDuringADeploymentLeavesTheLedgerAndCurrentConsistent() throws {

@@ -44,8 +44,10 @@ struct DirectoryDeploy: ActionProvider {
         let kind: Kind = context.execution.rollbackTarget != nil ? .rollback : .deploy
         let deployment = try await deploy(context, bundle: context.workspace, digest: digest, revision: context.execution.sourceRevision,
                                           target: target, kind: kind, rolledBackFrom: nil, ledger: ledger)
+        let keep = Int(context.action.configuration["KeepReleases"] ?? "") ?? 5
+        // However the deployment ends (a failure, its automatic rollback), KeepReleases holds.
+        defer { prune(target: target, keep: keep, ledger: ledger, context: context) }
         if deployment.status == "Succeeded" {
-            prune(target: target, keep: Int(context.action.configuration["KeepReleases"] ?? "") ?? 5, ledger: ledger, context: context)
             let summary = "\(target): " + (try ledger.describe(target: target) ?? "deployed \(deployment.id)")
             context.log("[CodeDeploy] \(summary)")
             return ActionOutcome(succeeded: true, summary: summary)
@@ -227,6 +229,8 @@ struct DirectoryDeploy: ActionProvider {
                 throw Failure(event: "Install", message: "files.source \(mapping.source) is not in the revision (or is a link out of it)")
             }
             let destination = staging + "/" + inRelease(mapping.destination)
+            // Nothing is written outside the target: an absolute destination lands in the release.
+            context.log("[CodeDeploy] files: \(mapping.source) -> \(release)/\(inRelease(mapping.destination)) (appspec destination \(mapping.destination), live as current/\(inRelease(mapping.destination)))")
             var isFolder: ObjCBool = false
             guard fm.fileExists(atPath: source, isDirectory: &isFolder) else {
                 throw Failure(event: "Install", message: "files.source \(mapping.source) is not in the revision")
@@ -314,14 +318,15 @@ struct DirectoryDeploy: ActionProvider {
         }
     }
 
-    /// Removes releases beyond the newest `keep` (configuration.KeepReleases); the live one and the
-    /// last successful one always stay.
+    /// Removes release folders beyond the newest `keep` (configuration.KeepReleases); the live one
+    /// and the last successful one always stay. A deployment that failed before Install has no folder
+    /// and does not count.
     func prune(target: String, keep: Int, ledger: DeployLedger, context: ActionContext) {
-        guard let newestFirst = try? ledger.deploymentIds(target: target) else { return }
+        guard let ids = try? ledger.deploymentIds(target: target) else { return }
+        let newestFirst = ids.filter { FileManager.default.fileExists(atPath: target + "/releases/" + $0) }
         let protected = Set([try? ledger.live(target: target)?.id, try? ledger.lastSucceeded(target: target)?.id].compactMap { $0 ?? nil })
         for id in newestFirst.dropFirst(max(1, keep)) where !protected.contains(id) {
             let folder = target + "/releases/" + id
-            guard FileManager.default.fileExists(atPath: folder) else { continue }
             if (try? FileManager.default.removeItem(atPath: folder)) != nil {
                 context.log("[CodeDeploy] removed old release \(id) (KeepReleases \(keep))")
             }
