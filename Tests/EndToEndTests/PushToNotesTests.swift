@@ -230,6 +230,120 @@ final class PushToNotesTests: XCTestCase {
         XCTAssertEqual(FileManager.default.contents(atPath: ours), FileManager.default.contents(atPath: again))
     }
 
+    /// The files of a zip as `sha256sum` prints them, and its folders, sorted: what git archive
+    /// and our SourceArtifact are compared by.
+    static let zipListing = """
+        import sys, zipfile, hashlib, stat
+        z = zipfile.ZipFile(sys.argv[1])
+        for i in sorted(z.infolist(), key=lambda i: i.filename):
+            # git writes Unix modes only for executables and links (MS-DOS attributes otherwise).
+            mode = i.external_attr >> 16 if i.create_system == 3 else 0o100644
+            if i.is_dir(): print("dir  " + i.filename)
+            else: print("%s  %s %o" % (hashlib.sha256(z.read(i.filename)).hexdigest(), i.filename, mode))
+        """
+
+    /// `.gitattributes` as git archive applies them: export-ignore (files, folders, patterns by
+    /// name and by path, a deeper file undoing it), export-subst for the archived commit (its
+    /// dates in the author's zone, names, subject and body, abbreviated ids), text/eol/crlf and
+    /// text=auto conversions (binary left alone, CRLF files left alone), info/attributes, the
+    /// `binary` and custom macros, core.autocrlf, and an empty folder per submodule. The zip's
+    /// files, modes and bytes equal `git archive --format=zip`'s; the workspace holds the same
+    /// bytes; a commit with the same tree gets its own zip when export-subst makes it differ.
+    func testSourceArtifactFollowsGitattributesAsGitArchiveDoes() throws {
+        let box = try Sandbox()
+        let listing = "find . -mindepth 1 -type d -printf 'dir  %P/\\n' | sort; find . -type f -printf '%P\\n' | sort | while read -r f; do echo \"$(sha256sum < \"$f\" | cut -c1-64)  $f\"; done"
+        let definition = Fixture.pipeline(stages: Fixture.quickStage(listing))
+        let crlf = "one\r\ntwo\r\n"
+        let files: [String: String] = [
+            ".pipeline.yml": definition,
+            "run.bat": "@echo off\necho one\r\necho two\n",
+            "notes.txt": "a\nb\n",
+            "legacy.c": "int x;\nint y;\n",
+            "auto/text.txt": "plain\ntext\n", "auto/crlf.txt": crlf, "auto/bin.dat": "a\u{0}b\nc\n",
+            "data/blob.dat": "x\ny\n", "data/keep.cfg": "k=v\nw=z\n",
+            "tests/unit/a.txt": "ignored\n", "tests/b.txt": "ignored\n",
+            "docs/guide.md": "ignored\n", "debug.log": "ignored\n",
+            "sub/page.md": "# page\nline\n", "sub/keep.log": "kept\n", "sub/drop.log": "dropped\n",
+            "sub/deeper/x.md": "x\ny\n",
+            "VERSION": "commit $Format:%H %h %T %t %P %p$\nauthor $Format:%an <%ae> %al|%ad|%aD|%ai|%aI|%as|%at$\n" +
+                "committer $Format:%cn %ce %cd$\nsubject $Format:%s$\nbody $Format:%b$ raw $Format:%B$\n" +
+                "other $Format:%%|%x41|%n|%q|%ax$ unclosed $Format:%H\n",
+            "plain.txt": "$Format:%H$ is not expanded here\n",
+        ]
+        try box.commit("content first", files: files)
+        // A submodule: a gitlink to some commit.
+        let other = try box.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try box.git(["update-index", "--add", "--cacheinfo", "160000,\(other),vendor/lib"])
+        let attributes = """
+            # attributes, as a project keeps them
+            [attr]shipped -export-ignore export-subst
+            *.bat text eol=crlf
+            *.txt text
+            legacy.c crlf
+            auto/* text=auto eol=crlf
+            data/*.dat binary eol=crlf
+            /tests/ export-ignore
+            docs export-ignore
+            *.log export-ignore
+            VERSION shipped
+            "sub/page.md" eol=crlf
+
+            """
+        try box.write([".gitattributes": attributes, "sub/.gitattributes": "keep.log -export-ignore\n*.md text eol=crlf\n"])
+        try box.git(["add", ".gitattributes", "sub/.gitattributes"])
+        let message = "Subject line\n  continues  \n\nBody one\nBody two\n"
+        try box.run("git", ["commit", "-q", "-m", message, "--date=2026-03-04T05:06:07+05:30"], in: box.clone,
+                    environment: ["GIT_COMMITTER_DATE": "2026-03-05T01:02:03-08:00"])
+        let commit = try box.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // info/attributes on the server wins over the tree.
+        try "*.cfg text eol=crlf\n".write(toFile: box.server + "/info/attributes", atomically: true, encoding: .utf8)
+        try box.push()
+        XCTAssertTrue(try box.waitForNote(commit).contains(" Succeeded "))
+
+        func compare(_ revision: String, _ what: String) throws -> String {
+            let ours = box.root + "/ours-\(what).zip", theirs = box.root + "/theirs-\(what).zip"
+            try box.pipeline(["archive", revision, "-o", ours])
+            try box.git(["archive", "--format=zip", "-o", theirs, revision], in: box.server)
+            let a = try box.run("python3", ["-c", Self.zipListing, ours]).stdout, b = try box.run("python3", ["-c", Self.zipListing, theirs]).stdout
+            XCTAssertEqual(a, b, "\(what): the SourceArtifact differs from git archive")
+            let extract = box.root + "/theirs-\(what)"
+            try box.run("python3", ["-c", "import zipfile, sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])", theirs, extract])
+            return b
+        }
+        let listed = try compare(commit, "attributes")
+        for ignored in ["tests/", "docs/", "debug.log", "sub/drop.log"] { XCTAssertFalse(listed.contains(" " + ignored), "\(ignored):\n\(listed)") }
+        for kept in ["sub/keep.log", "dir  vendor/lib/", "dir  sub/deeper/", "VERSION"] { XCTAssertTrue(listed.contains(kept), "\(kept):\n\(listed)") }
+        let extracted = box.root + "/theirs-attributes"
+        let version = try String(contentsOfFile: extracted + "/VERSION", encoding: .utf8)
+        XCTAssertTrue(version.contains("commit \(commit) \(commit.prefix(7)) "), version)
+        XCTAssertTrue(version.contains("|Wed Mar 4 05:06:07 2026 +0530|"), version)
+        XCTAssertTrue(version.contains("subject Subject line   continues\n"), version)
+        XCTAssertEqual(try String(contentsOfFile: extracted + "/run.bat", encoding: .utf8), "@echo off\r\necho one\r\necho two\r\n")
+
+        // The workspace holds the same bytes as the zip.
+        let log = try box.pipeline(["logs", "server#1", "--action", "Quick"]).stdout
+        let workspace = log.split(separator: "\n").filter { $0.hasPrefix("dir  ") || ($0.count > 66 && $0.dropFirst(64).hasPrefix("  ")) }
+            .map(String.init).sorted()
+        let expected = listed.split(separator: "\n").map { line -> String in
+            line.hasPrefix("dir  ") ? String(line) : String(line[..<line.lastIndex(of: " ")!])
+        }.sorted()
+        XCTAssertEqual(workspace, expected, "the workspace differs from the archive:\n\(log)")
+
+        // The same tree in another commit: export-subst makes another zip, which git archive agrees with.
+        try box.run("git", ["commit", "-q", "--allow-empty", "-m", "same tree"], in: box.clone, environment: ["GIT_COMMITTER_DATE": "2026-03-06T00:00:00Z"])
+        let again = try box.git(["rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try box.push()
+        let digests = try [commit, again].map { c in
+            try XCTUnwrap(try box.waitForNote(c).split(separator: "\n").first { $0.contains("SourceArtifact sha256:") }.map(String.init), c)
+        }
+        XCTAssertNotEqual(digests[0], digests[1], "export-subst: the second commit must not reuse the first one's zip")
+        _ = try compare(again, "same-tree")
+
+        // core.autocrlf on the server converts text files without attributes too.
+        try box.git(["config", "core.autocrlf", "true"], in: box.server)
+        _ = try compare(commit, "autocrlf")
+    }
+
     func testALiveRunnerRecordsThePushForTheHook() throws {
         let box = try Sandbox()
         try box.git(["config", "pipeline.runnerIdleSeconds", "30"], in: box.server)

@@ -129,9 +129,10 @@ extension ActionContext {
                     _ = try Repository.clone(from: layout.gitDirectory, into: target, commit: commit, branch: branch)
                     how = "cloned with its history (CODEBUILD_CLONE_REF), " + (branch.map { "on branch \($0)" } ?? "at a detached HEAD")
                 } else if let source, source.digest == digest {
-                    let count = try TreeCheckout(gitDirectory: layout.gitDirectory).write(tree: source.tree, into: target, opened: source.repository)
+                    let count = try TreeCheckout(gitDirectory: layout.gitDirectory)
+                        .write(commit: source.commit, profile: source.profile, into: target, opened: source.repository)
                     files += count
-                    how = "checked out from tree \(source.tree.short) (\(count) files)"
+                    how = "checked out from tree of \(source.commit.short) (\(count) files)"
                 } else {
                     let zip = try artifacts.verifiedZip(digest)
                     try zip.extract(into: target)
@@ -150,11 +151,12 @@ extension ActionContext {
 
     /// The execution's commit tree and its SourceArtifact's digest, when that tree was zipped (with
     /// the repository handle that read it, for the checkout).
-    private func sourceTree() -> (tree: ObjectID, digest: String, repository: Repository)? {
+    private func sourceTree() -> (commit: ObjectID, digest: String, profile: ExportProfile, repository: Repository)? {
         guard !action.inputArtifacts.isEmpty, let commit = ObjectID(hex: execution.sourceRevision),
               let repository = try? Repository(path: layout.gitDirectory), let tree = try? repository.commit(commit).tree,
-              let digest = artifacts.sourceDigest(ofTree: tree) else { return nil }
-        return (tree, digest, repository)
+              let profile = try? repository.exportProfile(),
+              let digest = artifacts.sourceDigest(ofCommit: commit, tree: tree, profile: profile) else { return nil }
+        return (commit, digest, profile, repository)
     }
 
     /// Runs a bash script in the action's own process group, with its timeout; whatever the script

@@ -12,7 +12,7 @@ struct GitSourceProvider: ActionProvider {
         context.log("Source: \(context.execution.ref) at \(commit.id.hex) (tree \(commit.tree.hex))")
         context.log("Source: \(commit.summary)")
         let started = context.world.clock.now()
-        let artifact = try context.artifacts.sourceArtifact(tree: commit.tree) { context.log("Source: " + $0) }
+        let artifact = try context.artifacts.sourceArtifact(commit: commit.id, tree: commit.tree) { context.log("Source: " + $0) }
         let seconds = String(format: "%.2f", context.world.clock.now() - started)
         context.log(artifact.reused
             ? "Source: tree already zipped; reusing sha256:\(artifact.digest) (\(artifact.size) bytes)"

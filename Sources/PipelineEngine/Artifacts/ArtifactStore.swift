@@ -3,7 +3,8 @@ import Git
 import PipelineModel
 
 /// Artifacts as plain zips, content addressed: `artifacts/sha256/<digest>.zip`. The SourceArtifact of
-/// a tree is remembered in `artifacts/trees/<tree id>`, so a tree already zipped is never zipped again.
+/// a tree is remembered in `artifacts/trees/<tree id>`, so a tree already zipped is never zipped
+/// again (per commit when `export-subst` makes the bytes depend on it).
 public struct ArtifactStore: Sendable {
     public let layout: StateLayout
 
@@ -33,27 +34,49 @@ public struct ArtifactStore: Sendable {
 
     private func temporaryPath() -> String { layout.artifacts + "/tmp/\(UUID().uuidString).zip" }
 
-    /// The digest of `tree`'s SourceArtifact as the tree index remembers it (nil: never zipped).
-    /// The index lives in the state folder, which no action reaches.
-    func sourceDigest(ofTree tree: ObjectID) -> String? {
-        (try? String(contentsOfFile: treeIndex(tree), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    /// The digest of the SourceArtifact of `commit` (whose tree is `tree`) as the tree index
+    /// remembers it (nil: never zipped). The index lives in the state folder, which no action
+    /// reaches. It is keyed by the tree, and by the repository's export profile when that is not
+    /// git's default; a tree with an `export-subst` file is remembered per commit (its index
+    /// entry says so).
+    func sourceDigest(ofCommit commit: ObjectID, tree: ObjectID, profile: ExportProfile) -> String? {
+        let key = treeKey(tree, profile: profile)
+        guard let text = (try? String(contentsOfFile: treeIndex(key), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
+        guard text == Self.perCommit else { return text }
+        return (try? String(contentsOfFile: treeIndex(key + "-" + commit.hex), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Where the tree index keeps the digest of `tree`'s SourceArtifact.
-    private func treeIndex(_ tree: ObjectID) -> String { layout.artifacts + "/trees/\(tree.hex)" }
+    static let perCommit = "per-commit"
 
-    /// The SourceArtifact of `tree`: its digest and size, zipping it only the first time.
-    public func sourceArtifact(tree: ObjectID, log: (String) -> Void) throws -> (digest: String, size: Int64, reused: Bool) {
-        if let digest = sourceDigest(ofTree: tree),
+    private func treeKey(_ tree: ObjectID, profile: ExportProfile) -> String {
+        guard let fingerprint = profile.fingerprint else { return tree.hex }
+        var hash = SHA256()
+        hash.update(Array(fingerprint.utf8))
+        return tree.hex + "-" + hash.finalizeHex().prefix(16)
+    }
+
+    /// Where the tree index keeps a digest.
+    private func treeIndex(_ key: String) -> String { layout.artifacts + "/trees/\(key)" }
+
+    /// The SourceArtifact of `commit`: its digest and size, zipping it only the first time.
+    public func sourceArtifact(commit: ObjectID, tree: ObjectID, log: (String) -> Void) throws -> (digest: String, size: Int64, reused: Bool) {
+        let profile = try Repository(path: layout.gitDirectory).exportProfile()
+        if let digest = sourceDigest(ofCommit: commit, tree: tree, profile: profile),
            let size = fileSize(path(ofDigest: digest)), Self.digest(ofFile: path(ofDigest: digest)) == digest {
             return (digest, size, true)
         }
         let temporary = temporaryPath()
         defer { unlink(temporary); MemoryLimits.release() }
-        let digest = try SourceArchiver(gitDirectory: layout.gitDirectory).write(tree: tree, to: temporary, log: log)
-        let size = try keep(temporary, digest: digest)
-        try writeAtomically(treeIndex(tree), digest + "\n")
-        return (digest, size, false)
+        let written = try SourceArchiver(gitDirectory: layout.gitDirectory).write(commit: commit, to: temporary, log: log)
+        let size = try keep(temporary, digest: written.digest)
+        let key = treeKey(tree, profile: profile)
+        if written.dependsOnCommit {
+            try writeAtomically(treeIndex(key + "-" + commit.hex), written.digest + "\n")
+            try writeAtomically(treeIndex(key), Self.perCommit + "\n")
+        } else {
+            try writeAtomically(treeIndex(key), written.digest + "\n")
+        }
+        return (written.digest, size, false)
     }
 
     /// Zips files of `folder` matching `globs` (nil: everything) and none of `excludes` into the

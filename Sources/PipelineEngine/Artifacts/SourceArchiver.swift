@@ -3,7 +3,7 @@ import Foundation
 import Git
 
 /// Writes the SourceArtifact: a zip of a commit's tree with the file list, modes and contents of
-/// `git archive --format=zip`, fixed timestamps, and deflate spread over the machine's cores.
+/// `git archive --format=zip` (`.gitattributes` included), fixed timestamps, and deflate spread over the machine's cores.
 /// Workers read and deflate blobs, each taking the next entry as it finishes one, while the calling
 /// thread writes and hashes the finished ones in order: nobody waits for a batch's slowest file.
 /// Memory stays bounded: at most `window` entries are ahead of the writer, and only the central
@@ -20,25 +20,40 @@ public struct SourceArchiver {
         var path: String
         var id: ObjectID
         var mode: UInt32
+        var rule: ExportRule = .identity
     }
 
-    /// Writes the zip of `tree` to `path`; returns its SHA-256. `log` hears of skipped submodules.
+    /// What a zip of a commit depends on: its tree, the repository's export profile, and the
+    /// commit itself when a file has `export-subst`.
+    public struct Written {
+        public let digest: String
+        public let dependsOnCommit: Bool
+    }
 
-    public func write(tree: ObjectID, to path: String, log: (String) -> Void = { _ in }) throws -> String {
+    /// Writes the zip of `commit`'s tree to `path` as `git archive --format=zip` lays it out:
+    /// `.gitattributes` export-ignore, export-subst and end-of-line conversions applied, an empty
+    /// folder for each submodule (`log` hears of them).
+    public func write(commit id: ObjectID, to path: String, log: (String) -> Void = { _ in }) throws -> Written {
         MemoryLimits.apply()
         let repository = try Repository(path: gitDirectory)
+        let commit = try repository.commit(id)
+        let profile = try repository.exportProfile()
         var items: [Item] = []
-        try repository.walk(tree: tree) { path, entry in
+        var substitutes = false
+        try repository.exportWalk(tree: commit.tree, profile: profile) { path, entry, rule in
             if entry.isSubmodule {
-                log("skipped submodule \(path) (\(entry.id.short)): submodules are not part of the SourceArtifact")
+                log("submodule \(path) (\(entry.id.short)) is an empty folder, as in git archive: submodules are not part of the SourceArtifact")
+                items.append(Item(path: path + "/", id: entry.id, mode: TreeEntry.treeMode))
                 return false
             }
-            items.append(Item(path: entry.isTree ? path + "/" : path, id: entry.id, mode: entry.mode))
+            substitutes = substitutes || rule.substitute
+            items.append(Item(path: entry.isTree ? path + "/" : path, id: entry.id, mode: entry.mode, rule: rule))
             return true
         }
+        let format = substitutes ? CommitFormat(commit: commit, abbreviated: try repository.abbreviations(of: [commit.id, commit.tree] + commit.parents, settings: profile.settings)) : nil
         let writer = try ZipWriter(path: path)
-        try ArchiveLine(gitDirectory: gitDirectory, items: items, window: window).run { try writer.add($0) }
-        return try writer.finish()
+        try ArchiveLine(gitDirectory: gitDirectory, items: items, window: window, format: format).run { try writer.add($0) }
+        return Written(digest: try writer.finish(), dependsOnCommit: substitutes)
     }
 
     /// `git pipeline archive`: the SourceArtifact of `revision` written to `output` (nil: standard
@@ -46,22 +61,27 @@ public struct SourceArchiver {
     public func archive(revision: String, output: String?, log: (String) -> Void) throws -> String {
         MemoryLimits.apply()
         let repository = try Repository(path: gitDirectory)
-        let tree = try repository.commit(try repository.resolveCommit(revision)).tree
-        guard output == nil else { return try write(tree: tree, to: output!, log: log) }
+        let commit = try repository.resolveCommit(revision)
+        guard output == nil else { return try write(commit: commit, to: output!, log: log).digest }
         let temporary = NSTemporaryDirectory() + "/git-pipeline-archive-\(getpid()).zip"
         defer { unlink(temporary) }
-        let digest = try write(tree: tree, to: temporary, log: log)
+        let digest = try write(commit: commit, to: temporary, log: log).digest
         guard let input = FileHandle(forReadingAtPath: temporary) else { throw ZipError(path: temporary, message: "cannot read") }
         defer { try? input.close() }
         while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty { FileHandle.standardOutput.write(chunk) }
         return digest
     }
 
-    static func entry(for item: Item, repository: Repository, deflater: Deflater) throws -> PreparedZipEntry {
+    static func entry(for item: Item, repository: Repository, deflater: Deflater, format: CommitFormat?) throws -> PreparedZipEntry {
         if item.mode == TreeEntry.treeMode { return .directory(path: item.path) }
         // git records only 644, 755 and symlinks; that is what the zip carries.
         let mode: UInt32 = item.mode == 0o120000 ? 0o120777 : (item.mode == 0o100755 ? 0o100755 : 0o100644)
-        return try repository.withBlob(item.id) { PreparedZipEntry.file(path: item.path, mode: mode, bytes: $0, deflater: deflater) }
+        return try repository.withBlob(item.id) { bytes in
+            guard !item.rule.isIdentity, let converted = item.rule.apply(bytes, format: format) else {
+                return PreparedZipEntry.file(path: item.path, mode: mode, bytes: bytes, deflater: deflater)
+            }
+            return converted.withUnsafeBytes { PreparedZipEntry.file(path: item.path, mode: mode, bytes: $0, deflater: deflater) }
+        }
     }
 }
 
@@ -74,13 +94,15 @@ private final class ArchiveLine: @unchecked Sendable {
     let window: Int
     let repositories: [Repository]
     let deflaters: [Deflater]
+    let format: CommitFormat?
     let condition = NSCondition()
     var slots: [PreparedZipEntry?]
     var claimed = 0, written = 0, running = 0
     var failure: (any Error)?
 
-    init(gitDirectory: String, items: [SourceArchiver.Item], window: Int) throws {
+    init(gitDirectory: String, items: [SourceArchiver.Item], window: Int, format: CommitFormat?) throws {
         self.items = items
+        self.format = format
         self.window = max(1, window)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8, items.count))
         // One repository handle per worker: libgit2 handles are never used by two threads at once.
@@ -133,7 +155,7 @@ private final class ArchiveLine: @unchecked Sendable {
             let index = claimed
             claimed += 1
             condition.unlock()
-            let result = Result { try SourceArchiver.entry(for: items[index], repository: repositories[worker], deflater: deflaters[worker]) }
+            let result = Result { try SourceArchiver.entry(for: items[index], repository: repositories[worker], deflater: deflaters[worker], format: format) }
             condition.lock()
             switch result {
             case .success(let entry): slots[index % window] = entry
