@@ -6,6 +6,7 @@ extension Repository {
     /// when given, else on a detached HEAD. The object files are copied, never hard-linked: the
     /// clone is handed to code that may write to it, which must not reach the source's objects.
     /// `origin` is left pointing at `source`.
+    @discardableResult
     public static func clone(from source: String, into folder: String, commit: ObjectID, branch: String?) throws -> Repository {
         ensureInitialised()
         var options = git_clone_options()

@@ -214,4 +214,28 @@ final class SourceVariableNameTests: XCTestCase {
         XCTAssertNoThrow(try DefinitionParser.parse(text.replacingOccurrences(of: ", \"echo #{SourceVariables.FullRepositoryName}\"", with: ""),
                                                     file: ".pipeline.yml", defaultName: "app"))
     }
+
+    /// A CODEBUILD_CLONE_REF artifact goes to CodeBuild actions only on AWS: another consumer is warned.
+    func testACloneRefArtifactForANonCodeBuildActionIsWarned() throws {
+        let declaration = try DefinitionParser.parse("""
+            stages:
+              - name: Source
+                actions:
+                  - name: Checkout
+                    category: Source
+                    provider: CodeCommit
+                    outputArtifacts: [Src]
+                    configuration: {RepositoryName: repo, OutputArtifactFormat: CODEBUILD_CLONE_REF}
+              - name: Build
+                actions:
+                  - {name: Compile, category: Build, provider: CodeBuild, inputArtifacts: [Src]}
+                  - {name: Script, category: Build, provider: Commands, commands: [git log], inputArtifacts: [Src]}
+            """, file: ".pipeline.yml", defaultName: "repo")
+        let warnings = declaration.warnings.filter { $0.message.contains("CODEBUILD_CLONE_REF artifact") }
+        XCTAssertEqual(warnings.map(\Diagnostic.message), ["action `Script` (Build/Commands) takes `Src`, a CODEBUILD_CLONE_REF artifact: " +
+                                                 "CodePipeline gives those to CodeBuild actions only; here it gets the clone all the same"])
+        XCTAssertEqual(warnings.first?.location.line, 12)
+        XCTAssertEqual(declaration.cloneArtifacts, ["Src"])
+    }
 }
+

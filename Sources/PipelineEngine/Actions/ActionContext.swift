@@ -126,7 +126,8 @@ extension ActionContext {
             do {
                 if cloneArtifacts.contains(input), let commit = ObjectID(hex: execution.sourceRevision) {
                     let branch = execution.ref.hasPrefix("refs/heads/") ? execution.refShortName : nil
-                    _ = try Repository.clone(from: layout.gitDirectory, into: target, commit: commit, branch: branch)
+                    try Repository.clone(from: layout.gitDirectory, into: target, commit: commit, branch: branch)
+                    files = max(files, 1_000)  // a whole clone: give its memory back like a big tree's
                     how = "cloned with its history (CODEBUILD_CLONE_REF), " + (branch.map { "on branch \($0)" } ?? "at a detached HEAD")
                 } else if let source, source.digest == digest {
                     let count = try TreeCheckout(gitDirectory: layout.gitDirectory)

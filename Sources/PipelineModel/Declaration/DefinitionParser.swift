@@ -180,6 +180,7 @@ public struct DefinitionParser: YAMLReading {
         addImplicitSource(&stages)
         checkGraph(stages, stageNodes: top["stages"].map { list($0.value, "stages") } ?? [])
         checkSourceVariables(stages)
+        checkCloneConsumers(stages)
         var declaration = PipelineDeclaration(name: pipelineName, executionMode: mode, variables: variables, triggers: triggers, stages: stages)
         declaration.network = network
         return declaration
@@ -382,6 +383,22 @@ public struct DefinitionParser: YAMLReading {
     /// Names unique, sources only first, every input produced earlier.
     /// The variables a Git source action gives its namespace (SPEC §5).
     public static let sourceVariables = ["CommitId", "CommitMessage", "AuthorDate", "CommitterDate", "BranchName", "RepositoryName"]
+
+    /// CodePipeline hands a CODEBUILD_CLONE_REF artifact to CodeBuild actions only; any other
+    /// consumer gets the clone here, which would fail on AWS: say so.
+    mutating func checkCloneConsumers(_ stages: [Stage]) {
+        let clones = Set(stages.flatMap(\.actions).filter { $0.provider == "Git" && ["CODEBUILD_CLONE_REF", "CLONE_REF"].contains($0.configuration["OutputArtifactFormat"] ?? "") }
+            .flatMap { $0.outputArtifacts.map(\.name) })
+        guard !clones.isEmpty else { return }
+        for action in stages.flatMap(\.actions) where action.provider != "Buildspec" && action.provider != "Git" {
+            for input in action.inputArtifacts where clones.contains(input) {
+                diagnostics.append(Diagnostic(.warning, action.location ?? SourceLocation(file: file, line: 1, column: 1),
+                                              "action `\(action.name)` (\(action.category.rawValue)/\(action.provider)) takes `\(input)`, a CODEBUILD_CLONE_REF artifact: " +
+                                              "CodePipeline gives those to CodeBuild actions only; here it gets the clone all the same",
+                                              fix: "use a CodeBuild (Buildspec) action, or CODE_ZIP, for a pipeline that must also run on AWS"))
+            }
+        }
+    }
 
     /// `#{NS.Name}` of a Git source action's namespace must name one of its variables: the
     /// execution would fail on it at run time.
