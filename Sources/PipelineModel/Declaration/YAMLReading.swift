@@ -87,7 +87,7 @@ extension YAMLReading {
     /// What a parse ends with: the value and its warnings, or every error (an empty document is
     /// one error, `empty`, at line 1).
     func outcome<T>(_ result: T?, empty: String, fix: String) -> Result<(value: T, warnings: [Diagnostic]), ParseErrors> {
-        let errors = diagnostics.filter { $0.severity == .error }
+        let errors = Diagnostic.inFileOrder(diagnostics.filter { $0.severity == .error })
         guard errors.isEmpty, let result else {
             return .failure(ParseErrors(diagnostics: errors.isEmpty ? [Diagnostic(.error, location(nil), empty, fix: fix)] : errors))
         }

@@ -76,3 +76,12 @@ func editDistance(_ a: String, _ b: String) -> Int {
     }
     return previous[b.count]
 }
+
+extension Diagnostic {
+    /// By line and column, those at one place in the order they were found: the order lint
+    /// prints them in and a push reports them in (its first error is lint's first).
+    public static func inFileOrder(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
+        diagnostics.enumerated().sorted { ($0.element.location.line, $0.element.location.column, $0.offset) < ($1.element.location.line, $1.element.location.column, $1.offset) }
+            .map(\.element)
+    }
+}

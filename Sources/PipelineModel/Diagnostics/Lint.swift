@@ -26,6 +26,6 @@ public enum LintKind: String, Sendable, CaseIterable {
         case .buildspec: BuildspecParser.check(text, file: file)
         case .appspec: AppspecParser.check(text, file: file)
         }
-        return findings.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+        return Diagnostic.inFileOrder(findings)
     }
 }
