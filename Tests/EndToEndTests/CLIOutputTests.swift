@@ -46,4 +46,24 @@ final class CLIOutputTests: XCTestCase {
         let history = try box.pipeline(["history"]).stdout
         XCTAssertTrue(history.hasPrefix("\(name) #1 Succeeded"), history)
     }
+
+    /// A revision or an action that is not there is said once, plainly, with what would work.
+    func testAMissingRevisionOrActionIsSaidPlainly() throws {
+        let box = try Sandbox()
+        let empty = try box.pipeline(["start"], allowFailure: true)
+        XCTAssertEqual(empty.status, 1, empty.output)
+        XCTAssertTrue(empty.stderr.contains("has no commits yet: push one first, or name a revision with --revision"), empty.stderr)
+        try box.commit("broken", files: [".pipeline.yml": "stages: [{name: Build, actions: [{name: A, category: Bild}]}]\n"])
+        try box.push()
+        try box.waitForStatus("server#1", "Failed")
+        let start = try box.pipeline(["start", "--revision", "nope"], allowFailure: true)
+        XCTAssertEqual(start.status, 2, start.output)
+        XCTAssertEqual(start.stderr, "git-pipeline: start: `nope` names no branch, tag or commit here (any revision git accepts works: main~1, v1.0, a commit id)\n")
+        let archive = try box.pipeline(["archive", "nope"], allowFailure: true)
+        XCTAssertEqual(archive.status, 2, archive.output)
+        XCTAssertFalse(archive.stderr.contains("libgit2"), archive.stderr)
+        let logs = try box.pipeline(["logs", "server#1", "--action", "A"], allowFailure: true)
+        XCTAssertTrue(logs.stderr.contains("server #1 has no action A (it ran none: Failed)"), logs.stderr)
+    }
 }
+

@@ -61,7 +61,10 @@ public struct SourceArchiver {
     public func archive(revision: String, output: String?, log: (String) -> Void) throws -> String {
         MemoryLimits.apply()
         let repository = try Repository(path: gitDirectory)
-        let commit = try repository.resolveCommit(revision)
+        let commit: ObjectID
+        do { commit = try repository.resolveCommit(revision) } catch let error as GitError where error.isNotFound {
+            throw OperationError(message: "no branch, tag or commit is called that here (any revision git accepts works: main~1, v1.0, a commit id)", isUsage: true)
+        }
         guard output == nil else { return try write(commit: commit, to: output!, log: log).digest }
         let temporary = NSTemporaryDirectory() + "/git-pipeline-archive-\(getpid()).zip"
         defer { unlink(temporary) }

@@ -13,7 +13,12 @@ public enum ManualStart {
         let head = repository.headBranch() ?? "HEAD"
         let spec = revision ?? head
         let commit: ObjectID
-        do { commit = try repository.resolveCommit(spec) } catch {
+        do { commit = try repository.resolveCommit(spec) } catch let error as GitError where error.isNotFound {
+            throw OperationError(message: revision == nil
+                ? "\(head) has no commits yet: push one first, or name a revision with --revision"
+                : "`\(spec)` names no branch, tag or commit here (any revision git accepts works: main~1, v1.0, a commit id)",
+                isUsage: revision != nil)
+        } catch {
             throw OperationError(message: "cannot resolve `\(spec)`: \(error)", isUsage: revision != nil)
         }
         // A branch name keeps its ref (so BranchName and the note say it); anything else is a detached revision.

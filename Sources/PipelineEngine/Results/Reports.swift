@@ -266,7 +266,10 @@ public struct Reports: Sendable {
     public func logs(_ e: ExecutionRecord, action: String?) throws -> String {
         let actions = try store.actions(of: e.id).filter { action == nil || $0.actionName == action }
         if actions.isEmpty {
-            if let action { throw StoreError.notFound("\(e.label) has no action \(action) (actions: \(try store.actions(of: e.id).map(\.actionName).joined(separator: ", ")))") }
+            if let action {
+                let names = try store.actions(of: e.id).map(\.actionName)
+                throw StoreError.notFound("\(e.label) has no action \(action) " + (names.isEmpty ? "(it ran none: \(e.status.rawValue))" : "(actions: \(names.joined(separator: ", ")))"))
+            }
             return e.definitionError.map { "no action ran: \($0)\n" } ?? "no action has run yet\n"
         }
         var out = ""
