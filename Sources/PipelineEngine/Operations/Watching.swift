@@ -34,4 +34,49 @@ public enum Watching {
             if let watcher { watcher.wait(timeout: safetySeconds) } else { usleep(200_000) }
         }
     }
+
+    /// `logs EXEC --follow`: writes each action's log as it grows (a `==> Stage/Action attempt N <==`
+    /// header before each when more than one may show), until the execution has ended (with
+    /// `action`, until that action has ended, or the execution without it) and every log is drained.
+    /// Returns the execution as it was at the end.
+    public static func followLogs(layout: StateLayout, executionId: String, action: String?,
+                                  write: (String?, [UInt8]) -> Void) throws -> ExecutionRecord {
+        let store = try Store(path: layout.database)
+        let watcher = ChangeSignal.Watcher(store.changes)
+        var offsets: [Int64: UInt64] = [:]
+        var current: Int64?
+        while true {
+            guard let execution = try store.execution(id: executionId) else {
+                throw OperationError(message: "execution \(executionId) disappeared from the store")
+            }
+            let actions = try store.actions(of: executionId).filter { action == nil || $0.actionName == action }
+            var settled = true
+            for record in actions {
+                guard let id = record.id else { continue }
+                // The status is read before the file: what an ended action wrote is all there.
+                let ended = record.status.isTerminal
+                let bytes = record.logPath.map { readFrom($0, offset: offsets[id] ?? 0) } ?? []
+                if !bytes.isEmpty || (offsets[id] == nil && ended) {
+                    let header = current == id || (action != nil && actions.count == 1) ? nil
+                        : "==> \(record.stageName)/\(record.actionName) attempt \(record.attempt) <==\n"
+                    write(header, bytes)
+                    current = id
+                    offsets[id, default: 0] += UInt64(bytes.count)
+                }
+                if !ended { settled = false }
+            }
+            let done = action.map { name in actions.contains { $0.actionName == name && $0.status.isTerminal } } ?? false
+            if settled && (done || execution.isTerminal) { return execution }
+            if let watcher { watcher.wait(timeout: 0.2) } else { usleep(200_000) }
+        }
+    }
+
+    /// What a file holds from `offset` on (nothing when it is missing).
+    static func readFrom(_ path: String, offset: UInt64) -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.readToEnd() else { return [] }
+        return [UInt8](data)
+    }
 }
+

@@ -214,6 +214,32 @@ public struct Reports: Sendable {
         }
     }
 
+    /// The store's number of the last event before `since` (for `events --since`): an event's `id`
+    /// (its UUID, as `--json` prints it: from that event on), or a time (ISO 8601, as the events
+    /// print it, or seconds since 1970: the events from then on). nil when it names nothing.
+    public func eventNumber(before since: String) throws -> Int64? {
+        if let seconds = Double(since) ?? ISO8601DateFormatter().date(from: since)?.timeIntervalSince1970 {
+            return try store.read { db in
+                try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM events WHERE time < ?", arguments: [seconds])
+            }
+        }
+        let wanted = since.lowercased()
+        var after: Int64 = 0
+        while true {
+            let batch = try events(after: after)
+            guard !batch.isEmpty else { return nil }
+            for event in batch {
+                if Self.eventUUID(layout.gitDirectory + "\n" + event.executionId + "\n\(event.id ?? 0)") == wanted { return (event.id ?? 1) - 1 }
+            }
+            after = batch.last?.id ?? after
+        }
+    }
+
+    /// The number of the newest event (0 when there is none).
+    public func lastEventNumber() throws -> Int64 {
+        try store.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM events") ?? 0 }
+    }
+
     /// An event in EventBridge's envelope (`detail-type`, `source`, `time`, `detail`), one JSON line:
     /// `id` a UUID, the same each time the event is read (made from the repository, the execution and
     /// the event's number); `resources` the pipeline's ARN-like name, `arn:git-pipeline:local:REPO:PIPELINE`.
