@@ -101,4 +101,24 @@ final class LiveTerminalTests: XCTestCase {
         let bad = try box.pipeline(["events", "--since", "yesterday-ish"], allowFailure: true)
         XCTAssertEqual(bad.status, 2, bad.output)
     }
+
+    /// `watch` into a pipe: the diagram again, under a `--- TIME` line, each time it changes.
+    func testWatchRedrawsWhenAnExecutionMoves() throws {
+        let box = try Sandbox()
+        try box.commit("one", files: [".pipeline.yml": Sandbox.quickPipeline()])
+        try box.push()
+        try box.waitForStatus("server#1", "Succeeded")
+        let watch = try Streaming(Sandbox.binary, ["watch"], in: box.server)
+        defer { watch.process.terminate() }
+        XCTAssertTrue(watch.waitFor("server #1"), watch.text)
+        XCTAssertTrue(watch.text.hasPrefix("--- "), watch.text)
+        XCTAssertFalse(watch.text.contains("\u{1B}["), "no terminal codes into a pipe")
+        try box.commit("two")
+        try box.push()
+        XCTAssertTrue(watch.waitFor("server #2"), watch.text)
+        let drawings = watch.text.components(separatedBy: "--- ").count - 1
+        XCTAssertGreaterThanOrEqual(drawings, 2, watch.text)
+        XCTAssertTrue(watch.process.isRunning, "watch goes on until it is stopped")
+    }
 }
+

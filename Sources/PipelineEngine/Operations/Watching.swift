@@ -19,6 +19,17 @@ public enum Watching {
         }
     }
 
+    /// Calls `body` now and after each change of the store (and every few seconds: durations
+    /// grow), forever (`watch`).
+    public static func everyChange(layout: StateLayout, _ body: () throws -> Void) throws -> Never {
+        let store = try Store(path: layout.database)
+        let watcher = ChangeSignal.Watcher(store.changes)
+        while true {
+            try body()
+            if let watcher { watcher.wait(timeout: 2) } else { usleep(500_000) }
+        }
+    }
+
     /// Calls `body` with each batch of new events, oldest first, forever (`events --follow`).
     public static func follow(layout: StateLayout, after start: Int64 = 0, _ body: ([EventRecord]) -> Void) throws -> Never {
         let store = try Store(path: layout.database)
