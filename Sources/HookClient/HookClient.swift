@@ -24,8 +24,36 @@ public enum HookWire {
     /// The hosting layer's variables naming the pusher, believed only for `pipeline.hostingUser`
     /// (the engine's World/Identity.swift says why).
     public static let hostingVariables = ["GL_USER", "GITOLITE_USER", "REMOTE_USER", "GIT_PIPELINE_USER"]
-    /// Journal line kinds: an intent (pre-receive, before the refs move) and a done update (post-receive).
-    public static let intentKind = "I", doneKind = "D"
+    /// Journal line kinds: an intent (pre-receive, before the refs move), a done update
+    /// (post-receive), and a push option of the push (`git push -o`).
+    public static let intentKind = "I", doneKind = "D", optionKind = "O"
+
+    /// The push options git-pipeline reads; any other `ci.` option refuses the push.
+    public static let pushOptionHelp = "ci.skip, ci.wait, ci.variable=NAME=VALUE, ci.pipeline=NAME"
+
+    /// Why a push's options are refused (nil: they are fine). Options that do not start with
+    /// `ci.` belong to someone else and are left alone.
+    public static func pushOptionProblem(_ options: [String]) -> String? {
+        for option in options where option.hasPrefix("ci.") {
+            if option == "ci.skip" || option == "ci.wait" { continue }
+            if option.hasPrefix("ci.variable=") {
+                let assignment = option.dropFirst("ci.variable=".count)
+                guard let equals = assignment.firstIndex(of: "="), !assignment[..<equals].isEmpty,
+                      assignment[..<equals].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "@-_".contains($0)) }) else {
+                    return "push option `\(option)` is not ci.variable=NAME=VALUE (NAME: letters, digits, @ - _)"
+                }
+                continue
+            }
+            if option.hasPrefix("ci.pipeline="), option.count > "ci.pipeline=".count { continue }
+            return "unknown push option `\(option)` (git-pipeline reads \(pushOptionHelp))"
+        }
+        return nil
+    }
+
+    /// `O ID POSITION OPTION\n`: a push option, its line breaks made spaces.
+    public static func optionLine(id: String, position: Int, option: String) -> String {
+        optionKind + " " + id + " " + String(position) + " " + String(decoding: option.utf8.map { $0 == 10 || $0 == 13 ? 32 : $0 }, as: UTF8.self) + "\n"
+    }
 
     /// One ref update of hook input.
     public struct RefLine: Sendable, Equatable {
@@ -140,12 +168,19 @@ public enum HookClient {
         }
         // A shared repository: what we create (the journal, if install did not) keeps the group's access.
         if let mask = sharedUmask(configValue(config, "sharedrepository", section: "core")) { umask(mask) }
+        let options = pushOptions()
+        if hook == "pre-receive", let problem = HookWire.pushOptionProblem(options) {
+            print("git-pipeline: \(problem); the push is refused")
+            exit(1)
+        }
         let id = pushIdentifier(receivePack)
         var journaled = updates.isEmpty
         if !updates.isEmpty {
             let kind = hook == "pre-receive" ? HookWire.intentKind : HookWire.doneKind
             let who = pusher(hostingUser: configValue(config, "hostinguser", section: "pipeline"))
-            journaled = appendJournal(state, updates.map { HookWire.journalLine(kind: kind, id: id, update: $0, pusher: who) }.joined())
+            // The options go first, in the same write as the updates: whoever ingests the updates has them.
+            let optionLines = options.enumerated().map { HookWire.optionLine(id: id, position: $0.offset, option: $0.element) }.joined()
+            journaled = appendJournal(state, optionLines + updates.map { HookWire.journalLine(kind: kind, id: id, update: $0, pusher: who) }.joined())
             if !journaled {
                 print("git-pipeline: error: cannot append to \(state)/\(HookWire.journalName): \(String(cString: strerror(errno))) — " +
                       "this push is not recorded; run `git pipeline doctor` on the server")
@@ -186,6 +221,12 @@ public enum HookClient {
             print("git-pipeline: \(shortRefName(update.ref))@\(short) recorded; \(what) its pipelines — results: git log --notes=\(notes) -1 \(short)")
         }
         exit(0)
+    }
+
+    /// `git push -o` values, as git hands them to the receive hooks.
+    static func pushOptions() -> [String] {
+        guard let count = environmentValue("GIT_PUSH_OPTION_COUNT").flatMap({ Int($0) }), count > 0 else { return [] }
+        return (0..<min(count, 100)).compactMap { environmentValue("GIT_PUSH_OPTION_\($0)") }
     }
 
     /// A branch or tag without its prefix, as the push output names it.

@@ -99,6 +99,10 @@ struct Intake {
                 ON CONFLICT (entryId, ref) DO UPDATE SET done = MAX(done, excluded.done)
                 """).execute(arguments: [line.entryId, line.ref, line.old, line.new, line.pusher, line.done, IntakeRecord.pending, now])
         }
+        for option in read.options {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO pushOptions (entryId, position, option) VALUES (?, ?, ?)")
+                .execute(arguments: [option.entryId, option.position, option.text])
+        }
         if read.end != offset {
             try Store.setCounter(db, "journalOffset", to: read.end)
         }
@@ -111,7 +115,10 @@ struct Intake {
         for row in pending {
             if happened.contains(row.key) {
                 guard let old = ObjectID(hex: row.oldRevision), let new = ObjectID(hex: row.newRevision) else { continue }
-                let recorded = try recorder.record(db, [RefUpdate(old: old, new: new, ref: row.ref)], pusher: row.pusher, intakeEntry: row.key)
+                let options = PushOptions(try String.fetchAll(db.cachedStatement(sql: "SELECT option FROM pushOptions WHERE entryId = ? ORDER BY position"),
+                                                                  arguments: [row.entryId]))
+                let recorded = try recorder.record(db, [RefUpdate(old: old, new: new, ref: row.ref)], pusher: row.pusher, intakeEntry: row.key,
+                                                   options: options)
                 try decide(db, row, as: IntakeRecord.recorded, lines: recorded.lines, time: now)
                 outcome.executions += recorded.executions.count
             } else if PushJournal.receivePackRunning(row.entryId) {

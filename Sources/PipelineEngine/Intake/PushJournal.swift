@@ -15,6 +15,13 @@ struct PushJournal {
         var pusher: String
     }
 
+    /// A push option (`git push -o`) of an entry, at its position.
+    struct Option: Equatable {
+        var entryId: String
+        var position: Int
+        var text: String
+    }
+
     static let name = HookWire.journalName
     let path: String
 
@@ -28,12 +35,12 @@ struct PushJournal {
 
     /// The whole lines after `offset`, and the offset after the last of them. A line that does not
     /// parse is skipped with a message (never fatal: the rest of the journal still counts).
-    func read(from offset: Int64) -> (lines: [Line], end: Int64, problems: [String]) {
+    func read(from offset: Int64) -> (lines: [Line], options: [Option], end: Int64, problems: [String]) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return ([], offset, []) }
+        guard fd >= 0 else { return ([], [], offset, []) }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0, Int64(info.st_size) > offset else { return ([], offset, []) }
+        guard fstat(fd, &info) == 0, Int64(info.st_size) > offset else { return ([], [], offset, []) }
         let size = Int(Int64(info.st_size) - offset)
         var data = [UInt8](repeating: 0, count: size)
         var have = 0
@@ -44,13 +51,19 @@ struct PushJournal {
             have += n
         }
         data.removeSubrange(have...)
-        guard let lastNewline = data.lastIndex(of: 10) else { return ([], offset, []) }
-        var lines: [Line] = [], problems: [String] = []
+        guard let lastNewline = data.lastIndex(of: 10) else { return ([], [], offset, []) }
+        var lines: [Line] = [], options: [Option] = [], problems: [String] = []
         for raw in data[data.startIndex...lastNewline].split(separator: 10) {
             let text = String(decoding: raw, as: UTF8.self)
-            if let line = Self.parse(text) { lines.append(line) } else { problems.append("push journal: ignored a malformed line: \(text.prefix(200))") }
+            if let line = Self.parse(text) {
+                lines.append(line)
+            } else if let option = Self.parseOption(text) {
+                options.append(option)
+            } else {
+                problems.append("push journal: ignored a malformed line: \(text.prefix(200))")
+            }
         }
-        return (lines, offset + Int64(lastNewline - data.startIndex + 1), problems)
+        return (lines, options, offset + Int64(lastNewline - data.startIndex + 1), problems)
     }
 
     static func parse(_ text: String) -> Line? {
@@ -59,6 +72,12 @@ struct PushJournal {
               ObjectIDText.valid(parts[2]), ObjectIDText.valid(parts[3]), parts[4].hasPrefix("refs/") else { return nil }
         return Line(done: parts[0] == HookWire.doneKind, entryId: String(parts[1]), old: String(parts[2]), new: String(parts[3]),
                     ref: String(parts[4]), pusher: parts.count > 5 ? String(parts[5]) : "unknown")
+    }
+
+    static func parseOption(_ text: String) -> Option? {
+        let parts = text.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == HookWire.optionKind, let position = Int(parts[2]) else { return nil }
+        return Option(entryId: String(parts[1]), position: position, text: String(parts[3]))
     }
 
     /// True while the git-receive-pack of an entry (`pid-starttime`) still runs: its push may still

@@ -35,7 +35,8 @@ struct PushRecorder {
     }
 
     /// Records the executions the updates trigger; returns the lines to print and the executions.
-    func record(_ db: Database, _ updates: [RefUpdate], pusher: String, intakeEntry: String?) throws -> (lines: [String], executions: [ExecutionRecord]) {
+    func record(_ db: Database, _ updates: [RefUpdate], pusher: String, intakeEntry: String?,
+                options: PushOptions = PushOptions()) throws -> (lines: [String], executions: [ExecutionRecord]) {
         var lines: [String] = []
         var pending: [Pending] = []
         for update in updates where update.triggers {
@@ -46,14 +47,22 @@ struct PushRecorder {
                 lines.append("\(update.ref) does not name a commit; nothing to run (\(error))")
                 continue
             }
+            let messageSkips = PushOptions.messageSkips(try repository.commit(commit).message)
+            if options.skip || messageSkips {
+                lines.append("\(update.shortName)@\(commit.short) skipped (\(options.skip ? "push option ci.skip" : "[skip ci] in its message")): nothing runs")
+                continue
+            }
             let files = try DefinitionFiles.list(repository: repository, commit: commit)
             if files.isEmpty && update.isBranch {
                 lines.append("no .pipeline.yml or .pipelines/*.yml in \(update.shortName)@\(commit.short); nothing to run")
             }
             var changed: (paths: [String], basis: String)?
+            var seen: [String] = []
             for file in files {
                 let definition = try DefinitionCache.definition(db, repository: repository, path: file.path, blob: file.blob, problem: file.problem,
                                                                 repositoryName: repositoryName)
+                seen.append(definition.pipeline)
+                if let only = options.pipeline, definition.pipeline != only { continue }
                 let filters = definition.pushFilters
                 let filtersPaths = filters.contains { $0.filePaths != nil }
                 if filtersPaths && changed == nil { changed = try changedPaths(update, commit: commit) }
@@ -68,26 +77,44 @@ struct PushRecorder {
                 pending.append(Pending(update: update, commit: commit, definition: definition,
                                        changedPathsBasis: filtersPaths ? changed?.basis : nil))
             }
+            if let only = options.pipeline, !seen.contains(only) {
+                lines.append("push option ci.pipeline=\(only): \(update.shortName)@\(commit.short) has no pipeline \(only)" +
+                             (seen.isEmpty ? "" : " (there: \(seen.joined(separator: ", ")))") + "; nothing runs")
+            }
         }
         guard !pending.isEmpty else { return (lines, []) }
         let now = clock.now()
         let recorded = try pending.map { item -> ExecutionRecord in
                 var fields = ["pushedBy": pusher, "ref": item.update.ref, "oldRevision": item.update.old.hex, "newRevision": item.update.new.hex]
                 if let basis = item.changedPathsBasis { fields["changedPaths"] = basis }
+                // Push variables must be declared, as StartPipelineExecution's: an undeclared one fails the execution, saying so.
+                var definitionError = item.definition.definitionError
+                if definitionError == nil, !options.variables.isEmpty, let json = item.definition.definitionJSON,
+                   let declaration = try? JSONDecoder().decode(PipelineDeclaration.self, from: Data(json.utf8)) {
+                    let declared = Set(declaration.variables.map(\.name))
+                    let unknown = options.variables.keys.sorted().filter { !declared.contains($0) }
+                    if !unknown.isEmpty {
+                        definitionError = unknown.map { "push option ci.variable=\($0)=…: pipeline \(declaration.name) declares no variable `\($0)`" +
+                            " (declared: \(declared.isEmpty ? "none" : declared.sorted().joined(separator: ", "))) — declare it under `variables:`, or push without it" }
+                            .joined(separator: "\n")
+                    }
+                }
                 var execution = ExecutionRecord(
                     id: UUID().uuidString.lowercased(), pipeline: item.definition.pipeline,
                     number: try Store.nextNumber(db, pipeline: item.definition.pipeline), status: .inProgress,
                     executionMode: item.definition.executionMode, ref: item.update.ref, sourceRevision: item.commit.hex,
                     oldRevision: item.update.old.isZero ? nil : item.update.old.hex, triggerType: "WebhookV2",
                     triggerDetail: jsonText(fields, pretty: false), definitionPath: item.definition.path,
-                    definitionJSON: item.definition.definitionJSON, definitionError: item.definition.definitionError, createdAt: now)
+                    definitionJSON: item.definition.definitionJSON, definitionError: definitionError, createdAt: now,
+                    variables: options.variables.isEmpty ? nil : String(decoding: try JSONEncoder().encode(options.variables), as: UTF8.self))
                 execution.intakeEntry = intakeEntry
                 try execution.insert(db)
                 try Events.record(db, Events.pipelineChange, execution: execution, status: ExecutionStatus.inProgress, time: now)
                 return execution
         }
         for (item, execution) in zip(pending, recorded) {
-            let what = item.definition.definitionError == nil ? "queued" : "failed (invalid \(item.definition.path))"
+            let what = item.definition.definitionError == nil ? (execution.definitionError == nil ? "queued" : "failed (push option ci.variable)")
+                : "failed (invalid \(item.definition.path))"
             lines.append("\(execution.label) \(what) for \(item.update.shortName)@\(item.commit.short) " +
                          "(\(item.definition.executionMode)) — git log --notes=\(notesName) -1 \(item.commit.short)")
         }

@@ -111,6 +111,11 @@ public struct Installer {
             try repository.setConfig("notes.displayRef", settings.notesRef)
             try repository.setConfig("pipeline.displayRefSet", settings.notesRef)
         }
+        // `git push -o ci.skip` and the other ci.* options need git to offer push options.
+        if try repository.configString("receive.advertisePushOptions") == nil {
+            try repository.setConfig("receive.advertisePushOptions", "true")
+            try repository.setConfig("pipeline.pushOptionsSet", "true")
+        }
         done.append("notes in \(settings.notesRef); read them with git log --notes=\(settings.notesName)")
         return done
     }
@@ -134,7 +139,10 @@ public struct Installer {
         if let set = try repository.configString("pipeline.displayRefSet"), try repository.configString("notes.displayRef") == set {
             try repository.unsetConfig("notes.displayRef")
         }
-        for name in ["pipeline.notesRef", "pipeline.runnerIdleSeconds", "pipeline.killGraceSeconds", "pipeline.displayRefSet"] { try repository.unsetConfig(name) }
+        if try repository.configString("pipeline.pushOptionsSet") != nil { try repository.unsetConfig("receive.advertisePushOptions") }
+        for name in ["pipeline.notesRef", "pipeline.runnerIdleSeconds", "pipeline.killGraceSeconds", "pipeline.displayRefSet", "pipeline.pushOptionsSet"] {
+            try repository.unsetConfig(name)
+        }
         let layout = StateLayout(gitDirectory: repository.gitDirectory)
         if purge {
             try? FileManager.default.removeItem(atPath: layout.root)

@@ -292,6 +292,16 @@ public final class Store: Sendable {
             // Rows parsed before the revision was kept (0) are parsed again on their next push.
             try db.execute(sql: "ALTER TABLE definitions ADD COLUMN parser INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v19 push options") { db in
+            // `git push -o` values of a journal entry (both hooks journal them: kept once).
+            try db.execute(sql: """
+                CREATE TABLE pushOptions (
+                    entryId TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    option TEXT NOT NULL,
+                    PRIMARY KEY (entryId, position));
+                """)
+        }
         return migrator
     }
 
