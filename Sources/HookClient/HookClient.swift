@@ -189,7 +189,18 @@ public enum HookClient {
         // pre-receive wakes nobody: its intent matters only if post-receive dies, and the runner
         // finds it then (it looks at the journal every few seconds, and whenever it starts).
         guard hook == "post-receive" else { exit(0) }
-        if let answer = ask(socketPath: state + "/" + HookWire.socketName, request: Array((HookWire.pushPrefix + id + "\n").utf8) + input) {
+        let socket = state + "/" + HookWire.socketName
+        let request = Array((HookWire.pushPrefix + id + "\n").utf8) + input
+        if options.contains("ci.wait") {
+            // The runner answers, then follows the executions: each line is shown as it comes.
+            switch askStreaming(socketPath: socket, request: request) {
+            case .complete: exit(0)
+            case .cut:
+                print("git-pipeline: the runner stopped answering; the executions go on — results: git log --notes=\(notesName(notesRef))")
+                exit(0)
+            case .unanswered: break  // a runner is started below, and asked again
+            }
+        } else if let answer = ask(socketPath: socket, request: request) {
             writeAll(1, answer)
             exit(0)
         }
@@ -216,6 +227,24 @@ public enum HookClient {
             what = "the runner is starting and will queue"
         }
         let notes = notesName(notesRef)
+        if options.contains("ci.wait") {
+            // The runner just started (or is busy): ask it again once it listens.
+            var waited = 0
+            while waited < 20_000 {
+                if access(socket, F_OK) == 0 {
+                    switch askStreaming(socketPath: socket, request: request) {
+                    case .complete: exit(0)
+                    case .cut:
+                        print("git-pipeline: the runner stopped answering; the executions go on — results: git log --notes=\(notes)")
+                        exit(0)
+                    case .unanswered: break
+                    }
+                }
+                usleep(100_000)
+                waited += 100
+            }
+            print("git-pipeline: ci.wait: no runner answered within 20 s, so this push does not wait")
+        }
         for update in triggering {
             let short = String(update.new.prefix(7))
             print("git-pipeline: \(shortRefName(update.ref))@\(short) recorded; \(what) its pipelines — results: git log --notes=\(notes) -1 \(short)")
@@ -408,6 +437,51 @@ public enum HookClient {
         let end = Array((HookWire.endOfAnswer + "\n").utf8)
         guard answer.count >= end.count, Array(answer[(answer.count - end.count)...]) == end else { return nil }
         return Array(answer[..<(answer.count - end.count)])
+    }
+
+    enum StreamedAnswer { case complete, cut, unanswered }
+
+    /// `ask` for `-o ci.wait`: the answer is written out as it arrives (without its end marker);
+    /// only its start must come within the answer timeout, the rest comes as the executions move.
+    static func askStreaming(socketPath: String, request: [UInt8]) -> StreamedAnswer {
+        guard var address = unixSocketAddress(socketPath) else { return .unanswered }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return .unanswered }
+        defer { close(fd) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0, sendAll(fd, request) else { return .unanswered }
+        shutdown(fd, Int32(SHUT_WR))
+        let end = Array((HookWire.endOfAnswer + "\n").utf8)
+        var pending: [UInt8] = []  // held back while it could be the start of the end marker
+        var started = false
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, started ? -1 : answerTimeoutMilliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { return started ? .cut : .unanswered }
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n < 0 { if errno == EINTR { continue }; return started ? .cut : .unanswered }
+            if n == 0 {
+                if pending.count >= end.count, Array(pending[(pending.count - end.count)...]) == end {
+                    writeAll(1, Array(pending[..<(pending.count - end.count)]))
+                    return .complete
+                }
+                writeAll(1, pending)
+                return started ? .cut : .unanswered
+            }
+            started = true
+            pending += buffer[0..<n]
+            // Everything up to the last line break that cannot be the marker goes out now.
+            if let last = pending.lastIndex(of: 10) {
+                var cut = last + 1
+                if pending.count >= end.count, Array(pending[(pending.count - end.count)...]) == end { cut = pending.count - end.count }
+                writeAll(1, Array(pending[..<cut]))
+                pending.removeFirst(cut)
+            }
+        }
     }
 
     static func environmentValue(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }

@@ -70,4 +70,43 @@ final class PushOptionsTests: XCTestCase {
         try box.pipeline(["uninstall"])
         XCTAssertNotEqual(try box.git(["config", "receive.advertisePushOptions"], in: box.server, allowFailure: true).status, 0)
     }
+
+    /// `-o ci.wait`: the push returns when its execution has ended, having shown each action start
+    /// and end, the failure with its log's last lines, and the end; at an approval it stops waiting.
+    func testCiWaitStreamsTheExecutionIntoThePush() throws {
+        let box = try Sandbox()
+        let failing = Fixture.pipeline(stages: Fixture.stage("Build", Fixture.commands("Compile", ["sleep 1", "echo compiled-$((2*3))"])),
+                                       Fixture.stage("Test", Fixture.commands("Check", ["echo first-$((1+1))", "echo oops-$((3*3))", "exit 3"], category: "Test")))
+        let commit = try box.commit("one", files: [".pipeline.yml": failing])
+        let started = Date()
+        // No runner yet: the hook starts one and waits through it all the same.
+        let push = try box.push(extra: ["-o", "ci.wait"])
+        let took = Date().timeIntervalSince(started)
+        let text = push.stderr
+        XCTAssertTrue(text.contains("remote: git-pipeline: server #1 queued for main@\(commit.prefix(7))"), text)
+        XCTAssertTrue(text.contains("remote: git-pipeline: server #1 Build/Compile started"), text)
+        XCTAssertTrue(text.range(of: #"server #1 Build/Compile Succeeded in \d+\.\ds"#, options: .regularExpression) != nil, text)
+        XCTAssertTrue(text.contains("remote: git-pipeline: server #1 Test/Check Failed"), text)
+        XCTAssertTrue(text.contains("remote: git-pipeline:   | oops-9"), text)
+        XCTAssertTrue(text.contains("remote: git-pipeline: server #1 Failed in "), text)
+        XCTAssertTrue(text.contains("git log --notes=ci -1 \(commit.prefix(7))"), text)
+        XCTAssertFalse(text.contains(HookEndMarker.text), "the end marker is not shown")
+        // The push returned once the execution had ended, not before.
+        XCTAssertEqual(try box.executionStatus("server#1"), "Failed")
+        XCTAssertGreaterThan(took, 1.0)
+
+        // At an approval the push stops waiting and says how to go on.
+        let approval = Fixture.pipeline(stages: Fixture.stage("Gate", "- name: Approve\n  category: Approval\n  provider: Manual"))
+        try box.commit("two", files: [".pipeline.yml": approval])
+        let waiting = try box.pushAnswered(extra: ["-o", "ci.wait"])
+        XCTAssertTrue(waiting.stderr.contains("server #2 Gate/Approve waits for an approval: git pipeline approve server#2 --stage Gate --action Approve; the push stops waiting here"),
+                      waiting.stderr)
+        XCTAssertEqual(try box.executionStatus("server#2"), "InProgress")
+        try box.pipeline(["reject", "server#2", "--stage", "Gate", "--action", "Approve", "--summary", "test over"])
+        try box.waitForStatus("server#2", "Failed")
+    }
 }
+
+/// The hook wire's end marker as text, for asserting that it never reaches the pusher.
+enum HookEndMarker { static let text = "\u{0}end" }
+

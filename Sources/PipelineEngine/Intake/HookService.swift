@@ -8,6 +8,7 @@ import Synchronization
 /// reaches it.
 final class HookService: Sendable {
     let socketPath: String
+    let layout: StateLayout
     let handler: PushHandler
     let onRecorded: @Sendable (Int) -> Void
     /// The listening socket (-1: stopped). Held while a request is answered, so that stop() never
@@ -16,6 +17,7 @@ final class HookService: Sendable {
 
     init(layout: StateLayout, handler: PushHandler, onRecorded: @escaping @Sendable (Int) -> Void) {
         socketPath = layout.root + "/" + HookWire.socketName
+        self.layout = layout
         self.handler = handler
         self.onRecorded = onRecorded
     }
@@ -50,22 +52,33 @@ final class HookService: Sendable {
                 return  // stopped
             }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            let recorded = listener.withLock { current -> Int? in current == fd ? answer(client) : nil }
-            close(client)
-            guard let recorded else { return }
-            if recorded > 0 { onRecorded(recorded) }
+            let answered = listener.withLock { current -> (recorded: Int, waited: [String])? in current == fd ? answer(client) : nil }
+            guard let answered else { close(client); return }
+            if answered.recorded > 0 { onRecorded(answered.recorded) }
+            guard !answered.waited.isEmpty else { close(client); continue }
+            // `-o ci.wait`: the push's executions are followed on a thread of their own, which ends the answer.
+            let waited = answered.waited
+            let thread = Thread { [self] in
+                PushProgress(layout: layout, executionIds: waited).stream { UnixSocket.sendAll(client, Array($0.utf8)) }
+                _ = UnixSocket.sendAll(client, Array((HookWire.endOfAnswer + "\n").utf8))
+                close(client)
+            }
+            thread.name = "push-wait"
+            thread.start()
         }
     }
 
-    /// Reads one request, records it, answers; returns how many executions it recorded.
-    private func answer(_ client: Int32) -> Int {
-        guard let request = UnixSocket.readAll(client, timeoutSeconds: 5) else { return 0 }  // the client will record the slow way
+    /// Reads one request, records it, answers; returns how many executions it recorded, and the
+    /// executions to follow when the push asked to wait (then the answer is not ended yet).
+    private func answer(_ client: Int32) -> (recorded: Int, waited: [String]) {
+        guard let request = UnixSocket.readAll(client, timeoutSeconds: 5) else { return (0, []) }  // the client will record the slow way
         let text = String(decoding: request, as: UTF8.self)
-        guard text.hasPrefix(HookWire.pushPrefix), let newline = text.firstIndex(of: "\n") else { return 0 }
+        guard text.hasPrefix(HookWire.pushPrefix), let newline = text.firstIndex(of: "\n") else { return (0, []) }
         let entryId = String(text[text.index(text.startIndex, offsetBy: HookWire.pushPrefix.count)..<newline])
         let result = handler.handle(entryId: entryId)
-        _ = UnixSocket.sendAll(client, Array((result.lines.map { $0 + "\n" }.joined() + HookWire.endOfAnswer + "\n").utf8))
-        return result.executions
+        let waited = handler.waitedExecutions(entryId: entryId)
+        _ = UnixSocket.sendAll(client, Array((result.lines.map { $0 + "\n" }.joined() + (waited.isEmpty ? HookWire.endOfAnswer + "\n" : "")).utf8))
+        return (result.executions, waited)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// Answers a post-receive hook: ingests the push journal (which the hook has appended this push
 /// to already) and returns the lines to show the pusher about this push. The runner's hook service
@@ -18,6 +19,17 @@ public struct PushHandler: Sendable {
         } catch {
             return (["git-pipeline: error: \(error) — the push went through and is in the push journal; run `git pipeline doctor` on the server"], 0)
         }
+    }
+
+    /// The executions push `entryId` started when it asked to wait for them (`-o ci.wait`), oldest
+    /// first; empty otherwise.
+    func waitedExecutions(entryId: String) -> [String] {
+        (try? intake.store.read { db -> [String] in
+            let wait = try Bool.fetchOne(db, sql: "SELECT COUNT(*) > 0 FROM pushOptions WHERE entryId = ? AND option = 'ci.wait'", arguments: [entryId]) ?? false
+            guard wait else { return [] }
+            return try String.fetchAll(db, sql: "SELECT id FROM executions WHERE intakeEntry >= ? AND intakeEntry < ? ORDER BY createdAt, number",
+                                       arguments: [entryId + " ", entryId + "!"])
+        }) ?? []
     }
 
     /// Ingests the journal without a hook waiting (the runner at start and when woken).
