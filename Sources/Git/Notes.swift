@@ -15,6 +15,23 @@ extension Repository {
         return git_note_message(note).map { String(cString: $0) }
     }
 
+    /// Every note under `notesRef`: the annotated object and the note's text (none when the ref
+    /// does not exist).
+    public func allNotes(_ notesRef: String) throws -> [(object: ObjectID, text: String)] {
+        final class Found { var pairs: [(note: ObjectID, object: ObjectID)] = [] }
+        let found = Found()
+        let code = withExtendedLifetime(found) {
+            git_note_foreach(handle, notesRef, { blob, annotated, payload in
+                let found = Unmanaged<Found>.fromOpaque(payload!).takeUnretainedValue()
+                found.pairs.append((ObjectID(blob!.pointee), ObjectID(annotated!.pointee)))
+                return 0
+            }, Unmanaged.passUnretained(found).toOpaque())
+        }
+        if code == GIT_ENOTFOUND.rawValue { return [] }
+        try check(code, operation: "list notes in \(notesRef)")
+        return try found.pairs.map { ($0.object, String(decoding: try blob($0.note), as: UTF8.self)) }
+    }
+
     /// Sets (or, with nil, removes) notes on several objects in one notes commit. The reference moves
     /// by compare-and-swap: if another writer got there first, the change is re-applied on top of
     /// theirs, so no writer's update is lost.

@@ -242,6 +242,21 @@ public final class Repository {
         try check(git_config_set_string(local, name, value), operation: "set config \(name)")
     }
 
+    /// Adds `value` to a multi-valued variable of the repository's own config file, unless it is
+    /// there already (`git config --add`, once).
+    public func addConfigValue(_ name: String, _ value: String) throws {
+        var config: OpaquePointer?
+        try check(git_repository_config(&config, handle), operation: "open config")
+        defer { git_config_free(config) }
+        var local: OpaquePointer?
+        try check(git_config_open_level(&local, config, GIT_CONFIG_LEVEL_LOCAL), operation: "open local config")
+        defer { git_config_free(local) }
+        // The regular expression matches the value itself only: replaced by itself when there, added when not.
+        let special = Set("\\^$.|?*+()[]{}")
+        let pattern = "^" + value.map { special.contains($0) ? "\\\($0)" : String($0) }.joined() + "$"
+        try check(git_config_set_multivar(local, name, pattern, value), operation: "add config \(name)")
+    }
+
     /// Removes a variable from the repository's own config file (no error when absent).
     public func unsetConfig(_ name: String) throws {
         var config: OpaquePointer?

@@ -19,12 +19,26 @@ struct RepositoryOptions: ParsableArguments {
             if let repository = try? Repository(path: layout.gitDirectory), !repository.isBare {
                 let notes = (try? PipelineSettings(repository: repository).notesName) ?? "ci"
                 throw CommandError.failed("this is a clone (\(layout.gitDirectory)); git-pipeline runs on the server's bare repository. " +
-                                          "Here, read its results: git fetch origin 'refs/notes/*:refs/notes/*' && git log --notes=\(notes); " +
+                                          "Here, read its results: git fetch origin 'refs/notes/*:refs/notes/*' && git log --notes=\(notes) " +
+                                          "(or once: git pipeline clone-setup, then every git fetch brings them and history, show and status work here); " +
                                           "on the server: git -C REPOSITORY.git pipeline status")
             }
             throw CommandError.failed("git-pipeline is not installed in \(layout.gitDirectory); run `git pipeline install \(layout.gitDirectory)`")
         }
         return layout
+    }
+
+    /// In a clone where git-pipeline is not installed: the results as fetched into its records
+    /// notes, for `history`, `show` and `status` offline (nil: read the store as usual).
+    func offlineResults(json: Bool, command: String) throws -> CloneResults? {
+        let gitDirectory = try gitDirectory()
+        guard !StateLayout(gitDirectory: gitDirectory).isInstalled, let repository = try? Repository(path: gitDirectory), !repository.isBare else { return nil }
+        if json {
+            throw CommandError.usage("\(command) --json reads the server's store; in a clone, \(command) prints what refs/notes/ci-records holds " +
+                                     "(its JSON lines: git notes --ref ci-records show COMMIT), or run it on the server")
+        }
+        let notesRef = (try? PipelineSettings(repository: repository).notesRef) ?? "refs/notes/ci"
+        return try attempt(command) { try CloneResults(repository: repository, notesRef: notesRef) }
     }
 
     /// Who runs this command: the OS user, refined by the hosting layer's name where trusted.

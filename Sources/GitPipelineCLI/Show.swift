@@ -10,6 +10,12 @@ struct Show: ParsableCommand {
     @Flag(help: "GetPipelineExecution's JSON plus stage and action states.") var json = false
 
     func run() throws {
+        if let offline = try repository.offlineResults(json: json, command: "show") {
+            guard let record = offline.find(execution) else {
+                throw CommandError.failed("show \(execution): no execution \(execution) in \(offline.recordsRef) here (run `git fetch` to bring newer results)")
+            }
+            return print(offline.showText(record), terminator: "")
+        }
         let layout = try repository.installedLayout()
         let store = try Store(path: layout.database)
         let reports = Reports(layout: layout, store: store)

@@ -10,6 +10,9 @@ struct Status: ParsableCommand {
     @Flag(help: "GetPipelineState's JSON; with no pipeline named, {\"pipelineStates\": [...]}, one per pipeline.") var json = false
 
     func run() throws {
+        if let offline = try repository.offlineResults(json: json, command: "status") {
+            return print(offline.statusText(pipeline: pipeline), terminator: "")
+        }
         let layout = try repository.installedLayout()
         let store = try Store(path: layout.database)
         let reports = Reports(layout: layout, store: store)

@@ -30,11 +30,43 @@ final class CLIOutputTests: XCTestCase {
         let box = try Sandbox()
         try box.commit("one", files: [".pipeline.yml": Sandbox.quickPipeline()])
         try box.push()
-        let status = try box.run(Sandbox.binary, ["status"], in: box.clone, allowFailure: true)
-        XCTAssertNotEqual(status.status, 0)
-        XCTAssertTrue(status.stderr.contains("this is a clone"), status.stderr)
-        XCTAssertTrue(status.stderr.contains("git fetch origin 'refs/notes/*:refs/notes/*' && git log --notes=ci"), status.stderr)
-        XCTAssertFalse(status.stderr.contains("pipeline install"), status.stderr)
+        let logs = try box.run(Sandbox.binary, ["logs", "server#1"], in: box.clone, allowFailure: true)
+        XCTAssertNotEqual(logs.status, 0)
+        XCTAssertTrue(logs.stderr.contains("this is a clone"), logs.stderr)
+        XCTAssertTrue(logs.stderr.contains("git fetch origin 'refs/notes/*:refs/notes/*' && git log --notes=ci"), logs.stderr)
+        XCTAssertTrue(logs.stderr.contains("git pipeline clone-setup"), logs.stderr)
+        XCTAssertFalse(logs.stderr.contains("pipeline install"), logs.stderr)
+    }
+
+    /// clone-setup: every fetch brings the results; git log shows them; history, show and status
+    /// read them offline from the records notes.
+    func testCloneSetupBringsResultsAndTheCommandsReadThemOffline() throws {
+        let box = try Sandbox()
+        let commit = try box.commit("one", files: [".pipeline.yml": Sandbox.quickPipeline()])
+        try box.push()
+        XCTAssertTrue(try box.waitForNote(commit).contains(" Succeeded "))
+        func here(_ arguments: [String], allowFailure: Bool = false) throws -> Sandbox.Result {
+            try box.run(Sandbox.binary, arguments, in: box.clone, allowFailure: allowFailure)
+        }
+        XCTAssertTrue(try here(["status"]).stdout.contains("no results here: run `git fetch` (after `git pipeline clone-setup`)"))
+        let setup = try here(["clone-setup"])
+        XCTAssertTrue(setup.stdout.contains("remote origin now fetches refs/notes/ci and refs/notes/ci-records"), setup.stdout)
+        try here(["clone-setup"])
+        XCTAssertEqual(try box.git(["config", "--get-all", "remote.origin.fetch"]).stdout,
+                       "+refs/heads/*:refs/remotes/origin/*\n+refs/notes/ci:refs/notes/ci\n+refs/notes/ci-records:refs/notes/ci-records\n", "once, however often it runs")
+        XCTAssertEqual(try box.git(["config", "--get-all", "notes.displayRef"]).stdout, "refs/notes/ci\n")
+        try box.git(["fetch", "-q", "origin"])
+        let log = try box.git(["log", "-1", commit]).stdout
+        XCTAssertTrue(log.contains("Notes (ci):") && log.contains("server #1 Succeeded"), "a plain git log shows the results:\n\(log)")
+        let history = try here(["history"]).stdout
+        XCTAssertTrue(history.contains("server #1      Succeeded   main@\(commit.prefix(7))"), history)
+        let shown = try here(["show", "server#1"]).stdout
+        XCTAssertTrue(shown.contains("  Build: Succeeded\n    Quick: Succeeded"), shown)
+        XCTAssertTrue(try here(["status"]).stdout.contains("server on main: server #1 Succeeded"))
+        XCTAssertEqual(try here(["history", "--json"], allowFailure: true).status, 2)
+        XCTAssertEqual(try here(["show", "server#9"], allowFailure: true).status, 1)
+        let bare = try box.run(Sandbox.binary, ["clone-setup"], in: box.server, allowFailure: true)
+        XCTAssertEqual(bare.status, 2, bare.output)
     }
 
     func testHistoryShowsALongPipelineNameWithItsNumber() throws {
