@@ -360,6 +360,24 @@ public final class ConfigSnapshot {
 
     deinit { git_config_free(handle) }
 
+    /// Every entry whose name matches `pattern` (a regular expression, as `git config
+    /// --get-regexp`), in the order git reads them; names lower-cased but for subsections.
+    public func entries(matching pattern: String) throws -> [(name: String, value: String)] {
+        final class Found { var entries: [(name: String, value: String)] = [] }
+        let found = Found()
+        let code = withExtendedLifetime(found) {
+            git_config_foreach_match(handle, pattern, { entry, payload in
+                let found = Unmanaged<Found>.fromOpaque(payload!).takeUnretainedValue()
+                if let entry, let name = entry.pointee.name {
+                    found.entries.append((String(cString: name), entry.pointee.value.map { String(cString: $0) } ?? ""))
+                }
+                return 0
+            }, Unmanaged.passUnretained(found).toOpaque())
+        }
+        try check(code, operation: "read config \(pattern)")
+        return found.entries
+    }
+
     /// A setting's value, nil when it is not set.
     public func string(_ name: String) throws -> String? {
         var value: UnsafePointer<CChar>?

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HookClient
 import Git
 
@@ -194,6 +195,19 @@ public struct Installer {
         var (ok, problems) = checkInstallation()
         guard let repository = try? Repository(path: gitDirectory), let settings = try? PipelineSettings(repository: repository) else { return (ok, problems) }
         let layout = StateLayout(gitDirectory: repository.gitDirectory)
+        // Notifications: the rules, and deliveries that gave up.
+        if let rules = try? repository.configSnapshot(), let found = try? NotificationRule.rules(rules), !found.isEmpty {
+            ok.append("notifications: \(found.count) rule\(found.count == 1 ? "" : "s") (\(found.map(\.name).joined(separator: ", ")))")
+        }
+        if layout.isInstalled, let store = try? Store(path: layout.database),
+           let failed = try? store.read({ db in try Row.fetchAll(db, sql: "SELECT rule, target, lastError FROM deliveries WHERE status = 'Failed' ORDER BY id DESC LIMIT 100") }),
+           let last = failed.first {
+            let target = last["target"] as String
+            let shown = target.hasPrefix("command:") ? target : (target.prefix { $0 != ":" } + " " + HTTPPost.redacted(String(target.drop { $0 != ":" }.dropFirst())))
+            problems.append("\(failed.count == 100 ? "100 or more" : String(failed.count)) notification\(failed.count == 1 ? "" : "s") could not be delivered; " +
+                            "the last, of rule \(last["rule"] as String) to \(shown): \(last["lastError"] as String? ?? "?") — check the target, " +
+                            "then runner.log (deliveries are tried \(Notifier.maxAttempts) times)")
+        }
         guard settings.sandbox else {
             ok.append("sandbox: OFF (pipeline.sandbox=false): actions run with the runner's access to this server, and every note says so — " +
                       "`git config --unset pipeline.sandbox` turns it back on")

@@ -1,4 +1,5 @@
 import Foundation
+import Git
 import GRDB
 import Synchronization
 
@@ -46,6 +47,40 @@ public final class Runner: Sendable {
 
     private var activeCount: Int { active.withLock { $0.count } }
 
+    /// Deliveries of notifications under way.
+    private let delivering = Atomic<Int>(0)
+    private let notificationRules = Mutex<(rules: [NotificationRule], readAt: Double)>(([], -.infinity))
+
+    /// Queues what the notification rules match and starts the deliveries that are due; returns
+    /// when the next pending one falls due.
+    private func notify(log: @escaping @Sendable (String) -> Void) -> Double? {
+        let now = world.clock.now()
+        let rules = notificationRules.withLock { cached -> [NotificationRule] in
+            if now - cached.readAt > 2 {
+                cached.rules = (try? Repository(path: layout.gitDirectory).configSnapshot()).flatMap { try? NotificationRule.rules($0) } ?? []
+                cached.readAt = now
+            }
+            return cached.rules
+        }
+        let notifier = Notifier(layout: layout, store: store, world: world)
+        do {
+            _ = try notifier.queue(rules: rules)
+            let (due, next) = try notifier.takeDue()
+            for delivery in due {
+                delivering.add(1, ordering: .relaxed)
+                Task.detached { [self] in
+                    await notifier.deliver(delivery, log: log)
+                    delivering.subtract(1, ordering: .relaxed)
+                    doorbell.ring()
+                }
+            }
+            return next
+        } catch {
+            log("notifications: \(error)")
+            return nil
+        }
+    }
+
     /// Runs until idle. Returns at once when another runner holds the lock.
     public func run(log: @escaping @Sendable (String) -> Void) async throws {
         guard lock.acquire() else {
@@ -91,8 +126,9 @@ public final class Runner: Sendable {
             let started = try startWaiting(log: log)
             try await releaseStoppedWaiters()
             try abandonRequested(log: log)
+            let nextDelivery = notify(log: log)
             let now = world.clock.now()
-            if started > 0 || activeCount > 0 || undecided > 0 { idleSince = now }
+            if started > 0 || activeCount > 0 || undecided > 0 || nextDelivery != nil || delivering.load(ordering: .relaxed) > 0 { idleSince = now }
             if activeCount == 0 && now - idleSince >= settings.runnerIdleSeconds {
                 // Stop answering hooks, release, then look once more: a hook that recorded work
                 // while we held the lock saw us running and started nobody, so that work must be seen here.
@@ -111,6 +147,7 @@ public final class Runner: Sendable {
             var deadline = activeCount == 0 && settings.runnerIdleSeconds.isFinite ? settings.runnerIdleSeconds - (now - idleSince) : nil
             // A push whose post-receive has not said "done" yet: look again shortly (only while one is under way).
             if undecided > 0 { deadline = min(deadline ?? 1, 1) }
+            if let nextDelivery { deadline = min(deadline ?? .infinity, max(0.05, nextDelivery - now)) }
             // pre-receive wakes nobody, so a push whose post-receive died is found by this look at
             // the journal's size, every few seconds (a stat; the loop's reads are a few indexed rows).
             deadline = min(deadline ?? Self.journalLookSeconds, Self.journalLookSeconds)

@@ -302,6 +302,24 @@ public final class Store: Sendable {
                     PRIMARY KEY (entryId, position));
                 """)
         }
+        migrator.registerMigration("v20 notifications") { db in
+            // Deliveries of events to the targets of notification rules (git config notification.NAME.*).
+            try db.execute(sql: """
+                CREATE TABLE deliveries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    eventId INTEGER NOT NULL,
+                    rule TEXT NOT NULL,
+                    target TEXT NOT NULL,              -- command:TEXT or webhook:URL (with format)
+                    status TEXT NOT NULL,              -- Pending, Delivered, Failed
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    nextAt REAL NOT NULL,
+                    lastError TEXT,
+                    createdAt REAL NOT NULL);
+                CREATE INDEX deliveriesPending ON deliveries (status, nextAt);
+                """)
+            // Rules match events from now on: an upgraded store does not notify its history.
+            try db.execute(sql: "INSERT OR REPLACE INTO intakeState (name, value) SELECT 'notifiedEvent', COALESCE(MAX(id), 0) FROM events")
+        }
         return migrator
     }
 
