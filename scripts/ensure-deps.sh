@@ -19,6 +19,9 @@ command -v perl >/dev/null 2>&1 || missing="$missing perl"
 command -v sqlite3 >/dev/null 2>&1 || missing="$missing sqlite3"
 # The intake test slows the hook under strace so that its kills land at every instant of its life.
 command -v strace >/dev/null 2>&1 || missing="$missing strace"
+# The ssh entry point's test logs in to a real sshd on 127.0.0.1 (ssh-keygen comes with the client).
+command -v /usr/sbin/sshd >/dev/null 2>&1 || missing="$missing openssh-server"
+command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
 # The AWS checks (AWSModelTests) need a virtualenv: Debian's python3 makes one only with python3-venv.
 python3 -c "import ensurepip, venv" 2>/dev/null || missing="$missing python3-venv"
 if [ -n "$missing" ]; then

@@ -14,7 +14,7 @@ public struct GitPipeline: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Install.self, Uninstall.self, Doctor.self, Start.self, Stop.self, Retry.self, Rollback.self, Approve.self, Reject.self,
-            CloneSetup.self, Transition.self, Status.self, Watch.self, History.self, Show.self, Logs.self, Events.self, Archive.self, Lint.self, Secret.self,
+            CloneSetup.self, SSHCommand.self, Transition.self, Status.self, Watch.self, History.self, Show.self, Logs.self, Events.self, Archive.self, Lint.self, Secret.self,
             RunnerCommand.self,
         ])
 
