@@ -71,6 +71,11 @@ struct Notifier: Sendable {
     /// and moves the mark past them, in one transaction. Returns how many it queued.
     func queue(rules: [NotificationRule]) throws -> Int {
         let now = world.clock.now()
+        // Most looks find nothing new: a read, not a write transaction, on the runner's every turn.
+        let behind = try store.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM events")! > Store.counter(db, "notifiedEvent")
+        }
+        guard behind else { return 0 }
         return try store.write { db in
             let from = try Store.counter(db, "notifiedEvent")
             let events = try EventRecord.filter(Column("id") > from).order(Column("id")).limit(1000).fetchAll(db)
@@ -103,6 +108,8 @@ struct Notifier: Sendable {
     /// sent twice at once; and when the next one falls due (nil: none pending).
     func takeDue() throws -> (due: [Due], next: Double?) {
         let now = world.clock.now()
+        let next = try store.read { db in try Double.fetchOne(db, sql: "SELECT MIN(nextAt) FROM deliveries WHERE status = 'Pending'") }
+        guard let first = next, first <= now else { return ([], next) }
         return try store.write { db in
             let rows = try Row.fetchAll(db, sql: "SELECT id, eventId, rule, target, attempts FROM deliveries WHERE status = 'Pending' AND nextAt <= ? ORDER BY id LIMIT 20",
                                         arguments: [now])
