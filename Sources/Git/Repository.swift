@@ -231,43 +231,39 @@ public final class Repository {
         return ConfigSnapshot(handle: config!)
     }
 
-    /// Sets a string in the repository's own config file.
-    public func setConfig(_ name: String, _ value: String) throws {
+    /// The repository's own config file (not the global or system ones), for a change.
+    @discardableResult
+    private func withLocalConfig<T>(_ body: (OpaquePointer?) throws -> T) throws -> T {
         var config: OpaquePointer?
         try check(git_repository_config(&config, handle), operation: "open config")
         defer { git_config_free(config) }
         var local: OpaquePointer?
         try check(git_config_open_level(&local, config, GIT_CONFIG_LEVEL_LOCAL), operation: "open local config")
         defer { git_config_free(local) }
-        try check(git_config_set_string(local, name, value), operation: "set config \(name)")
+        return try body(local)
+    }
+
+    /// Sets a string in the repository's own config file.
+    public func setConfig(_ name: String, _ value: String) throws {
+        try withLocalConfig { try check(git_config_set_string($0, name, value), operation: "set config \(name)") }
     }
 
     /// Adds `value` to a multi-valued variable of the repository's own config file, unless it is
     /// there already (`git config --add`, once).
     public func addConfigValue(_ name: String, _ value: String) throws {
-        var config: OpaquePointer?
-        try check(git_repository_config(&config, handle), operation: "open config")
-        defer { git_config_free(config) }
-        var local: OpaquePointer?
-        try check(git_config_open_level(&local, config, GIT_CONFIG_LEVEL_LOCAL), operation: "open local config")
-        defer { git_config_free(local) }
         // The regular expression matches the value itself only: replaced by itself when there, added when not.
         let special = Set("\\^$.|?*+()[]{}")
         let pattern = "^" + value.map { special.contains($0) ? "\\\($0)" : String($0) }.joined() + "$"
-        try check(git_config_set_multivar(local, name, pattern, value), operation: "add config \(name)")
+        try withLocalConfig { try check(git_config_set_multivar($0, name, pattern, value), operation: "add config \(name)") }
     }
 
     /// Removes a variable from the repository's own config file (no error when absent).
     public func unsetConfig(_ name: String) throws {
-        var config: OpaquePointer?
-        try check(git_repository_config(&config, handle), operation: "open config")
-        defer { git_config_free(config) }
-        var local: OpaquePointer?
-        try check(git_config_open_level(&local, config, GIT_CONFIG_LEVEL_LOCAL), operation: "open local config")
-        defer { git_config_free(local) }
-        let code = git_config_delete_entry(local, name)
-        if code == GIT_ENOTFOUND.rawValue { return }
-        try check(code, operation: "unset config \(name)")
+        try withLocalConfig { local in
+            let code = git_config_delete_entry(local, name)
+            if code == GIT_ENOTFOUND.rawValue { return }
+            try check(code, operation: "unset config \(name)")
+        }
     }
 
     /// The default signature from config (user.name/user.email), or `fallback` when unset.
