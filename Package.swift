@@ -17,6 +17,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // The web console's HTTP server (`git pipeline serve`): routes, streaming bodies for live pages.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // Already under Hummingbird; named for HTTPField, which our response headers are built from.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // libgit2 from the system (Debian: libgit2-dev); only the Git target imports it.
@@ -36,10 +40,21 @@ let package = Package(
             // The hook shims from hooks/ (links), compiled in so that `install` needs no files beside the binary.
             resources: [.embedInCode("Resources/post-receive"), .embedInCode("Resources/pre-receive")],
             swiftSettings: swiftSettings),
+        // crypt(3) from the system (libxcrypt: bcrypt, sha512-crypt, …) for htpasswd files.
+        .systemLibrary(name: "CCrypt"),
+        // The web console (`git pipeline serve`): pages, live streams, the JSON API and the buttons,
+        // over Hummingbird; calls Operations and Results, nothing below them.
+        .target(
+            name: "WebConsole",
+            dependencies: ["PipelineEngine", "Git", "CCrypt", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HTTPTypes", package: "swift-http-types")],
+            // The page's stylesheet and script, compiled in: one binary, nothing to install beside it.
+            resources: [.embedInCode("Resources/console.css"), .embedInCode("Resources/console.js")],
+            swiftSettings: swiftSettings),
         // The commands: parse, one call into the engine, print, exit code.
         .target(
             name: "GitPipelineCLI",
-            dependencies: ["PipelineEngine", "PipelineModel", "Git", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PipelineEngine", "PipelineModel", "Git", "WebConsole", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         // main.swift only.
         .executableTarget(name: "git-pipeline", dependencies: ["GitPipelineCLI"], swiftSettings: swiftSettings),
@@ -60,6 +75,7 @@ let package = Package(
         .testTarget(name: "PipelineModelTests", dependencies: ["PipelineModel"], swiftSettings: swiftSettings),
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "Git"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["PipelineEngine", "Git"], swiftSettings: swiftSettings),
+        .testTarget(name: "WebConsoleTests", dependencies: ["WebConsole", "PipelineEngine", "Git"], swiftSettings: swiftSettings),
     ]
     , swiftLanguageModes: [.v6]
 )

@@ -22,6 +22,10 @@ command -v strace >/dev/null 2>&1 || missing="$missing strace"
 # The ssh entry point's test logs in to a real sshd on 127.0.0.1 (ssh-keygen comes with the client).
 command -v /usr/sbin/sshd >/dev/null 2>&1 || missing="$missing openssh-server"
 command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
+# The web console is tested in a real browser (Debian's chromium, headless) and with curl.
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 # The AWS checks (AWSModelTests) need a virtualenv: Debian's python3 makes one only with python3-venv.
 python3 -c "import ensurepip, venv" 2>/dev/null || missing="$missing python3-venv"
 if [ -n "$missing" ]; then

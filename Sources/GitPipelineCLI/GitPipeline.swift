@@ -15,7 +15,7 @@ public struct GitPipeline: AsyncParsableCommand {
         subcommands: [
             Install.self, Uninstall.self, Doctor.self, Start.self, Stop.self, Retry.self, Rollback.self, Approve.self, Reject.self,
             CloneSetup.self, SSHCommand.self, Transition.self, Status.self, Watch.self, History.self, Show.self, Logs.self, Events.self, Archive.self, Lint.self, Secret.self,
-            RunnerCommand.self,
+            Serve.self, RunnerCommand.self,
         ])
 
     public init() {}

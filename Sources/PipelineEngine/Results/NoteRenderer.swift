@@ -64,7 +64,7 @@ public enum NoteRenderer {
 
 
     /// `0.1s`, `35.0s` (precise) or `41s`; `2m05s`, `1h02m` when longer.
-    static func duration(_ seconds: Double, precise: Bool) -> String {
+    public static func duration(_ seconds: Double, precise: Bool) -> String {
         if seconds < 60 { return precise ? String(format: "%.1fs", seconds) : "\(Int(seconds.rounded()))s" }
         let total = Int(seconds.rounded())
         if total < 3600 { return String(format: "%dm%02ds", total / 60, total % 60) }

@@ -55,6 +55,11 @@ public struct DeployLedger: Sendable {
         try store.read { try DeploymentRecord.fetchOne($0, key: id) }
     }
 
+    /// The deployments an execution made, oldest first (its page in the web console).
+    public func deployments(execution executionId: String) throws -> [DeploymentRecord] {
+        try store.read { try DeploymentRecord.fetchAll($0, sql: "SELECT * FROM deployments WHERE executionId = ? ORDER BY startedAt", arguments: [executionId]) }
+    }
+
     /// Every deployment to `target`, newest first.
     func deploymentIds(target: String) throws -> [String] {
         try store.read { try String.fetchAll($0, sql: "SELECT id FROM deployments WHERE target = ? ORDER BY startedAt DESC", arguments: [target]) }

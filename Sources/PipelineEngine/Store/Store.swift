@@ -386,6 +386,18 @@ public final class Store: Sendable {
         }
     }
 
+    /// One page of a pipeline's executions, newest first, optionally only of one ref and status
+    /// (the web console's history), with how many match in all.
+    public func executions(pipeline: String, ref: String?, status: ExecutionStatus?, limit: Int, offset: Int) throws -> (page: [ExecutionRecord], total: Int) {
+        try read { db in
+            var request = ExecutionRecord.filter(Column("pipeline") == pipeline)
+            if let ref { request = request.filter(Column("ref") == ref) }
+            if let status { request = request.filter(Column("status") == status.rawValue) }
+            let total = try request.fetchCount(db)
+            return (try request.order(Column("createdAt").desc, Column("number").desc).limit(limit, offset: offset).fetchAll(db), total)
+        }
+    }
+
     /// The names of all pipelines that have executions.
     public func pipelineNames() throws -> [String] {
         try read { try String.fetchAll($0, sql: "SELECT pipeline FROM counters ORDER BY pipeline") }
