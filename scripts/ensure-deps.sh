@@ -26,6 +26,8 @@ command -v ssh >/dev/null 2>&1 || missing="$missing openssh-client"
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v curl >/dev/null 2>&1 || missing="$missing curl"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+# Mail notifications are tested through a real sendmail (msmtp) to an SMTP receiver on 127.0.0.1.
+command -v msmtp >/dev/null 2>&1 || missing="$missing msmtp"
 # The AWS checks (AWSModelTests) need a virtualenv: Debian's python3 makes one only with python3-venv.
 python3 -c "import ensurepip, venv" 2>/dev/null || missing="$missing python3-venv"
 if [ -n "$missing" ]; then

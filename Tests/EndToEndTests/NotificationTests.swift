@@ -100,4 +100,85 @@ final class NotificationTests: XCTestCase {
         let shown = try JSONSerialization.jsonObject(with: Data(try box.pipeline(["show", name, "--json"]).stdout.utf8)) as? [String: Any]
         return (shown?["pipelineExecution"] as? [String: Any])?["pipelineExecutionId"] as? String
     }
+
+    /// An SMTP receiver on 127.0.0.1 (Python's smtpd): writes each message it gets to `folder/N.eml`
+    /// with its envelope recipients on the first line.
+    static let smtpReceiver = """
+        import asyncore, smtpd, sys, warnings
+        warnings.simplefilter("ignore")
+        folder = sys.argv[1]
+        count = [0]
+        class Receiver(smtpd.SMTPServer):
+            def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):
+                count[0] += 1
+                with open("%s/%d.eml" % (folder, count[0]), "wb") as f:
+                    f.write((" ".join(rcpttos) + "\\n").encode() + (data if isinstance(data, bytes) else data.encode()))
+        server = Receiver(("127.0.0.1", 0), None)
+        print(server.socket.getsockname()[1], flush=True)
+        asyncore.loop()
+        """
+
+    /// A definition's `notifications:`: rules on its own pipeline's events, to a webhook and to mail
+    /// through the system's sendmail (Debian's msmtp here, relaying to an SMTP receiver on
+    /// 127.0.0.1); a `command` there is refused at push time.
+    func testADefinitionsNotificationsGoToItsWebhookAndMail() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/msmtp") else { throw XCTSkip("msmtp is not installed (make deps installs it)") }
+        let box = try Sandbox()
+        let bodies = box.root + "/bodies.txt", mails = box.root + "/mails"
+        try FileManager.default.createDirectory(atPath: mails, withIntermediateDirectories: true)
+        func start(_ script: String, _ arguments: [String]) throws -> (Process, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", script] + arguments
+            let port = Pipe()
+            process.standardOutput = port
+            try process.run()
+            return (process, String(decoding: port.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let (web, webPort) = try start(Self.receiver, [bodies, "0"])
+        defer { web.terminate() }
+        let (smtp, smtpPort) = try start(Self.smtpReceiver, [mails])
+        defer { smtp.terminate() }
+        XCTAssertNotNil(Int(smtpPort), smtpPort)
+        try box.git(["config", "pipeline.sendmail", "/usr/bin/msmtp --host=127.0.0.1 --port=\(smtpPort) --from=ci@localhost --auth=off --tls=off"], in: box.server)
+        try box.git(["config", "pipeline.runnerIdleSeconds", "30"], in: box.server)
+
+        let definition = """
+            notifications:
+              - name: broken
+                detailType: CodePipeline Pipeline Execution State Change
+                state: [FAILED]
+                webhook: http://127.0.0.1:\(webPort)/from-definition
+                mail: dev@example.com
+            """ + "\n" + Sandbox.quickPipeline("exit 3")
+        let commit = try box.commit("bad", files: [".pipeline.yml": definition])
+        try box.push()
+        try box.waitForStatus("server#1", "Failed")
+        let body = try box.waitForFile(bodies, timeout: 30)
+        XCTAssertTrue(body.hasPrefix("/from-definition "), body)
+        XCTAssertTrue(body.contains("\"FAILED\""), body)
+        XCTAssertEqual(body.split(separator: "\n").count, 1, "only the FAILED pipeline event:\n\(body)")
+        let mail = try box.waitForFile(mails + "/1.eml", timeout: 30)
+        XCTAssertTrue(mail.hasPrefix("dev@example.com\n"), mail)
+        XCTAssertTrue(mail.contains("Subject: [git-pipeline] ") && mail.contains("server #1  FAILED"), mail)
+        XCTAssertTrue(mail.contains("\"execution-id\""), mail)
+        _ = commit
+
+        // A command in a pushed definition would run on the server outside the sandbox: refused.
+        let sneaky = """
+            notifications:
+              - name: shell
+                state: FAILED
+                command: touch /tmp/owned
+            """ + "\n" + Sandbox.quickPipeline()
+        try box.commit("sneaky", files: [".pipeline.yml": sneaky])
+        let push = try box.push()
+        try box.waitForStatus("server#2", "Failed")
+        let show = try box.pipeline(["show", "server#2"]).stdout
+        XCTAssertTrue(show.contains("may not run a command on the server"), show + push.output)
+        XCTAssertTrue(show.contains(".pipeline.yml:4:"), show)
+        let lint = try box.run(Sandbox.binary, ["lint", box.clone + "/.pipeline.yml"], allowFailure: true)
+        XCTAssertEqual(lint.status, 1)
+        XCTAssertTrue(lint.output.contains("may not run a command on the server"), lint.output)
+    }
 }

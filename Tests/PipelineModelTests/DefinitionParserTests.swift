@@ -239,3 +239,49 @@ final class SourceVariableNameTests: XCTestCase {
     }
 }
 
+extension DefinitionParserTests {
+    /// `notifications:` takes git config's keys, one value or a list each; what can't be sent is
+    /// an error with its line, and so is a command (a pusher's definition runs nothing on the server).
+    func testNotificationsAreRulesWithWebhooksAndMailOnly() throws {
+        let good = try parse(build + """
+
+            notifications:
+              - name: broken
+                state: [failed, STOPPED]
+                stage: Build
+                webhook: https://chat.example.com/x
+                format: slack
+                mail: [dev@example.com, ops@example.org]
+            """)
+        let rule = try XCTUnwrap(good.notifications?.first)
+        XCTAssertEqual(rule.states, ["FAILED", "STOPPED"])
+        XCTAssertEqual(rule.stages, ["Build"])
+        XCTAssertEqual(rule.mail, ["dev@example.com", "ops@example.org"])
+        XCTAssertEqual(rule.format, "slack")
+        XCTAssertNil(try parse(build).notifications)
+
+        let found = errors(build + """
+
+            notifications:
+              - name: a
+                state: EXPLODED
+                mail: "x@example.com\\nBcc: all@example.com"
+              - name: b
+                webhook: ftp://host/
+              - name: c
+                command: rm -rf /
+              - name: d
+                state: FAILED
+            """)
+        let text = found.map(\.description).joined(separator: "\n")
+        XCTAssertTrue(text.contains(".pipeline.yml:11:") && text.contains("state `EXPLODED`"), text)
+        XCTAssertTrue(text.contains(".pipeline.yml:12:") && text.contains("is not one address") && text.contains("\\u{a}Bcc"), text)
+        XCTAssertTrue(text.contains(".pipeline.yml:14:") && text.contains("not an http:// or https:// URL"), text)
+        XCTAssertTrue(text.contains(".pipeline.yml:16:") && text.contains("may not run a command on the server"), text)
+        XCTAssertTrue(text.contains(".pipeline.yml:17:") && text.contains("notification `d` sends nowhere"), text)
+        XCTAssertEqual(found.count, 5, text)
+        XCTAssertFalse(NotificationDeclaration.isMailAddress("-oQ/tmp@x.y"))
+        XCTAssertFalse(NotificationDeclaration.isMailAddress("a b@x.y"))
+        XCTAssertTrue(NotificationDeclaration.isMailAddress("first.last+ci@example.co.uk"))
+    }
+}

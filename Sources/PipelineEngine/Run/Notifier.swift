@@ -1,6 +1,7 @@
 import Foundation
 import Git
 import GRDB
+import PipelineModel
 
 /// Notification rules, as EventBridge rules on CodePipeline's events: in the server's git config
 /// (the admin's, trusted),
@@ -25,6 +26,7 @@ struct NotificationRule: Sendable, Equatable {
     var actions: [String] = []
     var commands: [String] = []
     var webhooks: [String] = []
+    var mails: [String] = []
     var slack = false
 
     /// The rules of a config (`notification.NAME.KEY` entries).
@@ -43,12 +45,14 @@ struct NotificationRule: Sendable, Equatable {
             case "action": byName[rule]!.actions.append(value)
             case "command": byName[rule]!.commands.append(value)
             case "webhook": byName[rule]!.webhooks.append(value)
+            case "mail" where NotificationDeclaration.isMailAddress(value): byName[rule]!.mails.append(value)
             case "format": byName[rule]!.slack = value.lowercased() == "slack"
             default: continue
             }
         }
-        return order.compactMap { byName[$0] }.filter { !$0.commands.isEmpty || !$0.webhooks.isEmpty }
+        return order.compactMap { byName[$0] }.filter { !$0.targets.isEmpty }
     }
+
 
     /// Whether an event (its detail-type and detail) is one the rule wants: every field the rule
     /// names must hold one of its values.
@@ -58,7 +62,23 @@ struct NotificationRule: Sendable, Equatable {
             && holds(pipelines, detail["pipeline"]?.string) && holds(stages, detail["stage"]?.string) && holds(actions, detail["action"]?.string)
     }
 
-    var targets: [String] { commands.map { "command:" + $0 } + webhooks.map { (slack ? "slack:" : "webhook:") + $0 } }
+    var targets: [String] { commands.map { "command:" + $0 } + webhooks.map { (slack ? "slack:" : "webhook:") + $0 } + mails.map { "mail:" + $0 } }
+}
+
+extension NotificationRule {
+    /// A definition's rule: its pipeline's events only, webhooks and mail only (the parser refuses
+    /// commands there), named `PIPELINE/NAME` in logs and `doctor`.
+    init(_ declared: NotificationDeclaration, pipeline: String) {
+        name = pipeline + "/" + declared.name
+        detailTypes = declared.detailTypes
+        states = declared.states
+        pipelines = [pipeline]
+        stages = declared.stages
+        actions = declared.actions
+        webhooks = declared.webhooks
+        mails = declared.mail.filter(NotificationDeclaration.isMailAddress)
+        slack = declared.format == "slack"
+    }
 }
 
 struct Notifier: Sendable {
@@ -81,9 +101,18 @@ struct Notifier: Sendable {
             let events = try EventRecord.filter(Column("id") > from).order(Column("id")).limit(1000).fetchAll(db)
             guard let last = events.last?.id else { return 0 }
             var queued = 0
-            for event in events where !rules.isEmpty {
+            // The rules of the definition each execution ran with: a push that changes them
+            // changes them for its own executions, as CodePipeline's pipeline-level settings do.
+            var declared: [String: [NotificationRule]] = [:]
+            for event in events {
+                if declared[event.executionId] == nil {
+                    let declaration = try ExecutionRecord.fetchOne(db, key: event.executionId)?.declaration
+                    declared[event.executionId] = declaration.map { d in (d.notifications ?? []).map { NotificationRule($0, pipeline: d.name) } } ?? []
+                }
+                let all = rules + (declared[event.executionId] ?? [])
+                if all.isEmpty { continue }
                 let detail = (try? JSONDecoder().decode(JSONValue.self, from: Data(event.detail.utf8))) ?? .null
-                for rule in rules where rule.matches(detailType: event.detailType, detail: detail) {
+                for rule in all where rule.matches(detailType: event.detailType, detail: detail) {
                     for target in rule.targets {
                         try db.execute(sql: "INSERT INTO deliveries (eventId, rule, target, status, nextAt, createdAt) VALUES (?, ?, ?, 'Pending', ?, ?)",
                                        arguments: [event.id, rule.name, target, now, now])
@@ -131,10 +160,11 @@ struct Notifier: Sendable {
         switch kind {
         case "command": problem = await runCommand(value, input: reports.eventJSON(event))
         case "slack": problem = HTTPPost.send(value, body: jsonText(["text": reports.eventText(event)], pretty: false))
+        case "mail": problem = await sendMail(to: value, subject: reports.eventText(event), body: reports.eventJSON(event))
         default: problem = HTTPPost.send(value, body: reports.eventJSON(event))
         }
         let attempts = due.attempts + 1
-        let shown = kind == "command" ? "command \(value)" : "webhook \(HTTPPost.redacted(value))"
+        let shown = kind == "command" ? "command \(value)" : kind == "mail" ? "mail to \(value)" : "webhook \(HTTPPost.redacted(value))"
         let now = world.clock.now()
         _ = try? store.write { db in
             if let problem {
@@ -148,8 +178,34 @@ struct Notifier: Sendable {
         }
     }
 
+    /// A mail through the system's sendmail (`pipeline.sendmail`, a command line the admin sets,
+    /// else /usr/sbin/sendmail or /usr/lib/sendmail): the address is an argument after `--` and in
+    /// the To header, checked to be one plain address; the subject is the event's one-line text.
+    func sendMail(to address: String, subject: String, body: String) async -> String? {
+        guard NotificationDeclaration.isMailAddress(address) else { return "`\(address)` is not one mail address" }
+        let configured = (try? Repository(path: layout.gitDirectory).configSnapshot().string("pipeline.sendmail")) ?? nil
+        let sendmail = configured ?? ["/usr/sbin/sendmail", "/usr/lib/sendmail"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let sendmail, !sendmail.isEmpty else {
+            return "no sendmail here (install an MTA, e.g. Debian's msmtp-mta, or set pipeline.sendmail)"
+        }
+        let oneLine = Sanitized.text(subject).replacingOccurrences(of: "\n", with: " ")
+        let message = """
+            To: \(address)
+            Subject: [git-pipeline] \(oneLine)
+            Content-Type: text/plain; charset=utf-8
+            Auto-Submitted: auto-generated
+
+            \(subject)
+
+            \(body)
+
+            """
+        // `$@` holds the address: nothing of it is read as shell words.
+        return await runCommand(sendmail + " -i -- \"$@\"", input: message, arguments: [address])
+    }
+
     /// The admin's command, with the event's JSON on stdin; its output in pipeline/notifications.log.
-    func runCommand(_ command: String, input: String) async -> String? {
+    func runCommand(_ command: String, input: String, arguments: [String] = []) async -> String? {
         let file = layout.root + "/tmp/notification-\(UUID().uuidString).json"
         do {
             try FileManager.default.createDirectory(atPath: layout.root + "/tmp", withIntermediateDirectories: true)
@@ -158,7 +214,7 @@ struct Notifier: Sendable {
             return "cannot write the event for the command: \(error)"
         }
         defer { unlink(file) }
-        let spec = ProcessLauncher.Spec(executable: "/bin/bash", arguments: ["--noprofile", "--norc", "-c", "exec < \"$PIPELINE_EVENT_FILE\"\n" + command],
+        let spec = ProcessLauncher.Spec(executable: "/bin/bash", arguments: ["--noprofile", "--norc", "-c", "exec < \"$PIPELINE_EVENT_FILE\"\n" + command, "notify"] + arguments,
                                         environment: Spawn.cleanEnvironment().merging(["PIPELINE_EVENT_FILE": file]) { $1 },
                                         logPath: layout.root + "/notifications.log")
         do {

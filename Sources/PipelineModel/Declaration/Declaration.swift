@@ -12,6 +12,36 @@ public enum ActionCategory: String, Sendable, Codable, CaseIterable {
     case compute = "Compute"
 }
 
+/// A rule of a definition's `notifications:` section: an EventBridge-like pattern on the
+/// pipeline's own events and where to send those that match. Only webhooks and mail: a pusher's
+/// definition may not run commands on the server (that target is the admin's, in git config).
+public struct NotificationDeclaration: Sendable, Codable, Equatable {
+    public var name: String
+    public var detailTypes: [String] = []
+    public var states: [String] = []
+    public var stages: [String] = []
+    public var actions: [String] = []
+    public var webhooks: [String] = []
+    /// `slack`: a `{"text": …}` body for Slack and Mattermost incoming webhooks.
+    public var format: String?
+    public var mail: [String] = []
+
+    public init(name: String) { self.name = name }
+
+    /// CodePipeline's event detail-types and states (its user guide's "Monitoring with EventBridge").
+    public static let detailTypes = ["CodePipeline Pipeline Execution State Change", "CodePipeline Stage Execution State Change",
+                                     "CodePipeline Action Execution State Change", "AWS API Call via CloudTrail"]
+    public static let states = ["STARTED", "SUCCEEDED", "RESUMED", "FAILED", "CANCELED", "SUPERSEDED", "STOPPING", "STOPPED", "ABANDONED"]
+
+    /// A mail address we hand to sendmail: one `local@domain`, nothing a header or a command line
+    /// could read as more.
+    public static func isMailAddress(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), text.count <= 254, !text.hasPrefix("-") else { return false }
+        return text.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 && !"<>()[],;:\\\"'`$|&".unicodeScalars.contains($0) }
+    }
+}
+
 /// A pipeline as declared in `.pipeline.yml` or `.pipelines/NAME.yml`.
 public struct PipelineDeclaration: Sendable, Codable, Equatable {
     public var name: String
@@ -24,6 +54,8 @@ public struct PipelineDeclaration: Sendable, Codable, Equatable {
     /// `network: none` cuts every action of the pipeline off the network (nil: on); an action's
     /// `configuration.Network` wins.
     public var network: String? = nil
+    /// `notifications:` rules on this pipeline's events (nil in definitions stored before them).
+    public var notifications: [NotificationDeclaration]? = nil
 
     public init(name: String, executionMode: ExecutionMode = .superseded, variables: [PipelineVariable] = [],
                 triggers: [Trigger] = [], stages: [Stage], warnings: [Diagnostic] = []) {

@@ -26,7 +26,7 @@ public struct DefinitionParser: YAMLReading {
         "Runscope", "ThirdParty", "SNS",
     ]
 
-    static let pipelineKeys = ["name", "executionMode", "pipelineType", "variables", "triggers", "stages", "version", "network"]
+    static let pipelineKeys = ["name", "executionMode", "pipelineType", "variables", "triggers", "stages", "version", "network", "notifications"]
     static let awsOnlyPipelineKeys = ["roleArn", "artifactStore", "artifactStores", "restartExecutionOnUpdate",
                                       "disableInboundStageTransitions", "tags"]
     static let stageKeys = ["name", "actions", "onFailure"]
@@ -36,8 +36,8 @@ public struct DefinitionParser: YAMLReading {
     static let awsOnlyActionKeys = ["region", "roleArn", "owner", "version"]
 
     /// Raised whenever what a definition parses to changes (1: source branches became push
-    /// filters): the store's cache of parsed definitions keeps the revision of each row.
-    public static let revision = 1
+    /// filters; 2: `notifications:`): the store's cache of parsed definitions keeps the revision of each row.
+    public static let revision = 2
 
     public let file: String
     var diagnostics: [Diagnostic] = []
@@ -183,7 +183,61 @@ public struct DefinitionParser: YAMLReading {
         checkCloneConsumers(stages)
         var declaration = PipelineDeclaration(name: pipelineName, executionMode: mode, variables: variables, triggers: triggers, stages: stages)
         declaration.network = network
+        if let node = top["notifications"]?.value { declaration.notifications = parseNotifications(node) }
         return declaration
+    }
+
+    static let notificationKeys = ["name", "detailType", "state", "stage", "action", "webhook", "format", "mail", "command"]
+
+    /// `notifications:`, a list of rules with the keys of git config's `notification.NAME.*`; each
+    /// key takes one value or a list.
+    mutating func parseNotifications(_ node: Node) -> [NotificationDeclaration] {
+        var rules: [NotificationDeclaration] = []
+        for item in list(node, "notifications") {
+            guard let fields = entries(item, "a notification", allowed: Self.notificationKeys) else { continue }
+            guard let ruleName = name(fields["name"]?.value, "a notification", parent: item) else { continue }
+            if rules.contains(where: { $0.name == ruleName }) { error(item, "notification `\(ruleName)` is declared twice") }
+            func values(_ key: String) -> [(node: Node, text: String)] {
+                guard let value = fields[key]?.value else { return [] }
+                if case .sequence = value { return list(value, key).compactMap { node in string(node, key).map { (node, $0) } } }
+                return string(value, key).map { [(value, $0)] } ?? []
+            }
+            var rule = NotificationDeclaration(name: ruleName)
+            for (node, text) in values("detailType") {
+                if NotificationDeclaration.detailTypes.contains(text) { rule.detailTypes.append(text) } else {
+                    error(node, "detailType `\(text)` is not one CodePipeline sends", fix: "use one of: \(NotificationDeclaration.detailTypes.joined(separator: "; "))")
+                }
+            }
+            for (node, text) in values("state") {
+                if NotificationDeclaration.states.contains(text.uppercased()) { rule.states.append(text.uppercased()) } else {
+                    error(node, "state `\(text)` is not an event state", fix: "use one of \(NotificationDeclaration.states.joined(separator: ", "))")
+                }
+            }
+            rule.stages = values("stage").map(\.text)
+            rule.actions = values("action").map(\.text)
+            for (node, text) in values("webhook") {
+                if text.hasPrefix("http://") || text.hasPrefix("https://") { rule.webhooks.append(text) } else {
+                    error(node, "webhook `\(text)` is not an http:// or https:// URL")
+                }
+            }
+            for (node, text) in values("mail") {
+                if NotificationDeclaration.isMailAddress(text) { rule.mail.append(text) } else {
+                    error(node, "mail `\(text.unicodeScalars.map { $0.value < 32 ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())` is not one address like dev@example.com")
+                }
+            }
+            if let node = fields["format"]?.value, let text = string(node, "format") {
+                if text.lowercased() == "slack" { rule.format = "slack" } else { error(node, "format `\(text)` is not `slack`", fix: "leave it out for the event's JSON") }
+            }
+            if let command = fields["command"] {
+                error(command.key, "a definition's notification may not run a command on the server",
+                      fix: "send it to a webhook or mail, or ask the server's admin for `git config notification.\(ruleName).command …`")
+            }
+            if fields["webhook"] == nil && fields["mail"] == nil && fields["command"] == nil {
+                error(item, "notification `\(ruleName)` sends nowhere", fix: "add `webhook: URL` or `mail: ADDRESS`")
+            }
+            rules.append(rule)
+        }
+        return rules
     }
 
     mutating func parseVariables(_ node: Node?) -> [PipelineVariable] {
