@@ -263,4 +263,76 @@ final class WebConsoleBrowserTests: XCTestCase {
         let show = try one.pipeline(["show", "server#2", "--json"]).stdout
         XCTAssertTrue(show.contains("alice"), "started by the token's user:\n\(show)")
     }
+
+    /// The other buttons and the downloads, through the API as a script uses them: retry a failed
+    /// execution, disable a transition (the next execution waits at it, as the diagram shows), stop
+    /// the waiting one, enable it again, roll a stage back; the artifact's zip is `archive`'s bytes
+    /// and a log's raw text is its file's.
+    func testButtonsAndDownloadsThroughTheAPI() throws {
+        let box = try Sandbox()
+        try box.git(["config", "pipeline.runnerIdleSeconds", "30"], in: box.server)
+        let token = try box.pipeline(["serve", "token", "add", "dana"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try Server(["--git-dir", box.server], in: box.root)
+        defer { server.stop() }
+        let auth = ["Authorization": "Bearer \(token)", "Content-Type": "application/x-www-form-urlencoded"]
+        func post(_ path: String, _ body: String) throws -> (status: Int, body: String) { try request(box, "POST", server.base + "/api/server/server/" + path, headers: auth, body: body) }
+        func get(_ path: String) throws -> String { try request(box, "GET", server.base + path, headers: auth).body }
+
+        let check = "test -e \"$PIPELINE_REPOSITORY/../exchange/ok\" || { echo not yet; exit 5; }"
+        let commit = try box.commit("one", files: [".pipeline.yml": Fixture.pipeline(stages: Fixture.stage("Build", Fixture.commands("Check", [check])), Fixture.shipStage)])
+        try box.push()
+        try box.waitForStatus("server#1", "Failed")
+        XCTAssertTrue(try get("/server/server/1").contains("Retry failed actions"))
+
+        // Downloads: the SourceArtifact is archive's zip, byte for byte; the raw log is the file.
+        _ = try box.pipeline(["archive", commit, "-o", box.root + "/expected.zip"])
+        _ = try box.run("curl", ["-s", "-o", box.root + "/got.zip", "-H", "Authorization: Bearer \(token)", server.base + "/server/server/1/artifacts/SourceArtifact"])
+        XCTAssertEqual(FileManager.default.contents(atPath: box.root + "/got.zip"), FileManager.default.contents(atPath: box.root + "/expected.zip"))
+        let show = try JSONSerialization.jsonObject(with: Data(box.pipeline(["show", "server#1", "--json"]).stdout.utf8)) as? [String: Any]
+        let build = ((show?["stageStates"] as? [[String: Any]])?.first { $0["stageName"] as? String == "Build" }?["actionStates"] as? [[String: Any]])?.first
+        let latest = build?["latestExecution"] as? [String: Any]
+        let logPath = try XCTUnwrap(latest?["logPath"] as? String)
+        let actionId = try XCTUnwrap((latest?["actionExecutionId"] as? String)?.split(separator: ":").last)
+        XCTAssertEqual(try get("/server/server/1/log/\(actionId)/raw"), try String(contentsOfFile: logPath, encoding: .utf8))
+        XCTAssertTrue(try get("/server/server/1/log/\(actionId)").contains("not yet"))
+
+        // Retry, once the check can pass.
+        FileManager.default.createFile(atPath: box.exchange + "/ok", contents: Data())
+        let retried = try post("1/retry", "mode=failed")
+        XCTAssertEqual(retried.status, 200, retried.body)
+        try box.waitForStatus("server#1", "Succeeded")
+
+        // A disabled transition holds the next execution at Deploy's entrance, as the page shows.
+        let disabled = try post("transition", "stage=Deploy&enabled=false&reason=release+freeze")
+        XCTAssertEqual(disabled.status, 200, disabled.body)
+        try box.commit("two")
+        try box.push()
+        let deadline = Date().addingTimeInterval(30)
+        var page = ""
+        while Date() < deadline {
+            page = try get("/server/server")
+            if page.contains("#2 waiting") { break }
+            usleep(200_000)
+        }
+        XCTAssertTrue(page.contains("#2 waiting"), page)
+        XCTAssertTrue(page.contains("transition disabled: release freeze (by dana"), page)
+        XCTAssertTrue(page.contains("Enable transition"), page)
+        let stopped = try post("2/stop", "mode=abandon&reason=not+this+one")
+        XCTAssertEqual(stopped.status, 200, stopped.body)
+        try box.waitForStatus("server#2", "Stopped")
+        XCTAssertEqual(try post("transition", "stage=Deploy&enabled=true").status, 200)
+        XCTAssertFalse(try get("/server/server").contains("transition disabled"))
+        let refused = try post("2/retry", "mode=sideways")
+        XCTAssertEqual(refused.status, 409, "a bad field is the caller's mistake, said: \(refused.body)")
+        XCTAssertTrue(refused.body.contains("mode is failed or all"), refused.body)
+
+        // Roll Deploy back to #1's artifacts.
+        let rolled = try post("rollback", "stage=Deploy&target=server%231")
+        XCTAssertEqual(rolled.status, 200, rolled.body)
+        try box.waitForStatus("server#3", "Succeeded")
+        let history = try get("/server/server/history")
+        XCTAssertTrue(history.contains("ManualRollback"), history)
+        let events = try box.pipeline(["events"]).stdout
+        XCTAssertTrue(events.contains("dana"), "the audit trail names the console's user:\n\(events)")
+    }
 }
