@@ -335,4 +335,55 @@ final class WebConsoleBrowserTests: XCTestCase {
         let events = try box.pipeline(["events"]).stdout
         XCTAssertTrue(events.contains("dana"), "the audit trail names the console's user:\n\(events)")
     }
+
+    /// What a build wrote, on its execution's page: the test report with the failing test's name,
+    /// masked as everywhere; no form of the secret on any page, log or API answer. And a deploy's
+    /// ledger entry on its page.
+    func testReportsMaskedSecretsAndTheDeployLedgerOnTheExecutionPage() throws {
+        let box = try Sandbox()
+        try box.pipeline(["secret", "set", "prod/token", "--value=" + SecretsNeverLeakTests.token])
+        try box.pipeline(["secret", "set", "prod/key", "--value=" + SecretsNeverLeakTests.multiLine])
+        let commit = try box.commit("secrets", files: [".pipeline.yml": SecretsNeverLeakTests.definition, "buildspec.yml": SecretsNeverLeakTests.buildspec,
+                                                       "refuse.py": SecretsNeverLeakTests.refuse])
+        try box.push()
+        _ = try box.waitForNote(commit)
+        let token = try box.pipeline(["serve", "token", "add", "erin"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let server = try Server(["--git-dir", box.server], in: box.root)
+        defer { server.stop() }
+        let auth = ["Authorization": "Bearer \(token)"]
+        let page = try request(box, "GET", server.base + "/server/server/1", headers: auth).body
+        XCTAssertTrue(page.contains("<code>auth.login with ***</code>"), page)
+        XCTAssertTrue(page.contains("expected *** to be accepted"), page)
+        XCTAssertTrue(page.contains("class=\"tests failing\""), page)
+        var everything = page
+        for id in (try box.pipeline(["show", "server#1", "--json"]).stdout).matches(of: /"actionExecutionId" : "[0-9a-f-]+:(\d+)"/).map({ String($0.1) }) {
+            everything += try request(box, "GET", server.base + "/server/server/1/log/\(id)", headers: auth).body
+            everything += try request(box, "GET", server.base + "/server/server/1/log/\(id)/raw", headers: auth).body
+        }
+        everything += try request(box, "GET", server.base + "/api/server/executions/server%231", headers: auth).body
+        everything += try request(box, "GET", server.base + "/api/server/events", headers: auth).body
+        XCTAssertTrue(everything.contains("whole ***"), "the build's log is there, masked")
+        for part in ["tok-9f8e7d6c5b4a39281706", "tok-9f8e7", "MIIEvQIBADANBgkqhkiG9w0B", "AQEFAASCBKcwggSjAgEAAoIB"] {
+            XCTAssertFalse(everything.contains(part), "\(part) reached the console")
+        }
+
+        let deploy = try Sandbox()
+        let target = deploy.root + "/site"
+        var files = ["appspec.yml": DeployTests.appspec, "scripts/hook.sh": DeployTests.hook, "scripts/validate.sh": DeployTests.validate,
+                     "app/index.html": DeployTests.page("v1"), "app/bin/run": "#!/bin/sh\necho run\n"]
+        files[".pipeline.yml"] = DeployTests.definition(target: target)
+        try deploy.commit("v1", files: files)
+        try deploy.git(["update-index", "--chmod=+x", "scripts/hook.sh", "scripts/validate.sh", "app/bin/run"])
+        try deploy.git(["commit", "-q", "--amend", "--no-edit"])
+        try deploy.push()
+        try deploy.waitForStatus("server#1", "Succeeded", timeout: 60)
+        let deployToken = try deploy.pipeline(["serve", "token", "add", "erin"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let deployServer = try Server(["--git-dir", deploy.server], in: deploy.root)
+        defer { deployServer.stop() }
+        let ledger = try request(deploy, "GET", deployServer.base + "/server/server/1", headers: ["Authorization": "Bearer \(deployToken)"]).body
+        XCTAssertTrue(ledger.contains("<h2>Deployments</h2>"), ledger)
+        XCTAssertTrue(ledger.contains("<code>\(target)</code>") && ledger.contains("Deploy/Site"), ledger)
+        let diagram = try request(deploy, "GET", deployServer.base + "/server/server", headers: ["Authorization": "Bearer \(deployToken)"]).body
+        XCTAssertTrue(diagram.contains("<h2>Deployed</h2>") && diagram.contains(target), diagram)
+    }
 }
